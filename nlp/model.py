@@ -1,0 +1,450 @@
+"""The classifier: standard 二级 (classic leaf) for any indicator, from its name, description and value.
+
+The pipeline never reads the declared category. Features: jieba word n-grams and character n-grams of
+the name, character n-grams of the description, structured value features (``nlp.segment``), and the
+cue-word groups of TAXONOMY.md. Labels come from reviewer decisions, then the reviewed gold, then the
+declared code; a few example names per category from TAXONOMY.md keep rare categories learnable.
+
+>>> bundle = ensure_model()  # doctest: +SKIP
+>>> suggest(bundle, "资金到位率", value="100%").code  # doctest: +SKIP
+'11'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.validation import check_is_fitted
+
+from nlp.records import Indicator
+from nlp.segment import parse_value, segment, value_tokens
+from nlp.taxonomy import CUES, LEAF_NAMES, LEAVES, PROCESS_CUES, SCHEME_CLASSIC, l1_for_leaf
+
+__all__ = [
+    "Prediction",
+    "Bundle",
+    "LabelledText",
+    "DEFAULT_MODEL_PATH",
+    "build_pipeline",
+    "to_rows",
+    "suggest",
+    "classify",
+    "predict_proba",
+    "load_model",
+    "save_model",
+    "ensure_model",
+    "warm",
+]
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CORPUS = ROOT / "corpus"
+DEFAULT_MODEL_PATH = ROOT / "models" / "zhibiao.joblib"
+
+#: (name, description, value, code): one training example.
+LabelledText = tuple[str, str, str, str]
+
+# ------------------------------------------------------------------------------------------ records
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The model's judgement of one indicator (never influenced by the declared category)."""
+
+    code: str
+    l1: str
+    l2: str
+    confidence: float
+    top: tuple[tuple[str, float], ...]
+    reason: str
+
+    @property
+    def top3(self) -> str:
+        return "; ".join(f"{code} {LEAF_NAMES[code]} {p:.2f}" for code, p in self.top)
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A trained pipeline and where it came from."""
+
+    pipe: Pipeline
+    version: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def classes(self) -> list[str]:
+        return [str(c) for c in self.pipe.classes_]
+
+
+# ----------------------------------------------------------------------------------------- features
+# Rows are (name, description, value) tuples; the selectors are module-level so the pipeline pickles.
+
+
+def to_rows(indicators: Iterable[Indicator]) -> list[tuple[str, str, str]]:
+    return [(ind.name, ind.description, ind.value) for ind in indicators]
+
+
+def select_names(rows: Sequence[tuple[str, str, str]]) -> list[str]:
+    return [row[0] for row in rows]
+
+
+def select_descriptions(rows: Sequence[tuple[str, str, str]]) -> list[str]:
+    return [row[1] for row in rows]
+
+
+def select_values(rows: Sequence[tuple[str, str, str]]) -> list[tuple[str, str]]:
+    return [(row[2], row[0]) for row in rows]
+
+
+def value_analyzer(pair: tuple[str, str]) -> list[str]:
+    """Symbolic tokens of a target value (kind, comparator, unit…), given (value, name)."""
+    value, name = pair
+    return value_tokens(parse_value(value, name=name))
+
+
+def _cue_hits(text: str) -> list[str]:
+    hits = [code for code, words in CUES.items() for word in words if word in text]
+    if any(word in text for word in PROCESS_CUES):
+        hits.append("PR")
+    return hits
+
+
+def cue_analyzer(row: tuple[str, str, str]) -> list[str]:
+    """Cue-word groups (TAXONOMY.md §3) hit by the name, the description and the value, and the name's
+    ending — the head of a Chinese noun phrase (…人数, …及时率, …满意度) sits at its end."""
+    name, description, value = row
+    tokens = [f"N:{code}" for code in _cue_hits(name)]
+    tokens += [f"D:{code}" for code in _cue_hits(description)]
+    tokens += [f"V:{code}" for code in _cue_hits(value)]
+    compact = "".join(name.split()).rstrip("（）()%")
+    for width in (1, 2, 3):
+        if len(compact) >= width:
+            tokens.append(f"END{width}:{compact[-width:]}")
+    # The leading verb says what kind of statement it is: 提供/完成/开展 (an output) vs 提升/促进 (an effect).
+    tokens += [f"BEG{width}:{compact[:width]}" for width in (1, 2) if len(compact) > width]
+    return tokens
+
+
+def rows_identity(rows: Sequence[tuple[str, str, str]]) -> Sequence[tuple[str, str, str]]:
+    return rows
+
+
+class TextFeatures(TransformerMixin, BaseEstimator):
+    """All features of an indicator row, as one sparse matrix (a FeatureUnion with fixed weights)."""
+
+    def __init__(
+        self, *, word_weight: float = 1.0, char_weight: float = 1.0, desc_weight: float = 0.35,
+        value_weight: float = 0.6, cue_weight: float = 0.8,
+    ) -> None:
+        self.word_weight = word_weight
+        self.char_weight = char_weight
+        self.desc_weight = desc_weight
+        self.value_weight = value_weight
+        self.cue_weight = cue_weight
+
+    def _union(self) -> FeatureUnion:
+        return FeatureUnion(
+            [
+                ("words", Pipeline([
+                    ("select", FunctionTransformer(select_names)),
+                    ("tfidf", TfidfVectorizer(tokenizer=segment, token_pattern=None, lowercase=False,
+                                              ngram_range=(1, 2), sublinear_tf=True)),
+                ])),
+                ("chars", Pipeline([
+                    ("select", FunctionTransformer(select_names)),
+                    ("tfidf", TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)),
+                ])),
+                ("desc", Pipeline([
+                    ("select", FunctionTransformer(select_descriptions)),
+                    ("tfidf", TfidfVectorizer(analyzer="char", ngram_range=(2, 3), sublinear_tf=True)),
+                ])),
+                ("value", Pipeline([
+                    ("select", FunctionTransformer(select_values)),
+                    ("count", TfidfVectorizer(analyzer=value_analyzer, use_idf=False)),
+                ])),
+                ("cues", Pipeline([
+                    ("select", FunctionTransformer(rows_identity)),
+                    ("count", TfidfVectorizer(analyzer=cue_analyzer, use_idf=False)),
+                ])),
+            ],
+            transformer_weights={
+                "words": self.word_weight, "chars": self.char_weight, "desc": self.desc_weight,
+                "value": self.value_weight, "cues": self.cue_weight,
+            },
+        )
+
+    def fit(self, rows: Sequence[tuple[str, str, str]], y: Any = None) -> TextFeatures:
+        self.union_ = self._union().fit(list(rows))
+        return self
+
+    def transform(self, rows: Sequence[tuple[str, str, str]]) -> sparse.csr_matrix:
+        check_is_fitted(self, "union_")
+        return sparse.csr_matrix(self.union_.transform(list(rows)))
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        check_is_fitted(self, "union_")
+        return self.union_.get_feature_names_out()
+
+
+def build_pipeline(*, family: str = "logreg", C: float = 4.0) -> Pipeline:
+    """The classifier pipeline. ``family`` is one of ``logreg``, ``svm``, ``nb``, ``sgd``."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import SGDClassifier
+    from sklearn.naive_bayes import ComplementNB
+    from sklearn.svm import LinearSVC
+
+    classifiers: dict[str, Any] = {
+        "logreg": LogisticRegression(C=C, max_iter=3000, class_weight="balanced"),
+        "svm": CalibratedClassifierCV(LinearSVC(C=C / 8, class_weight="balanced"), cv=2, method="sigmoid"),
+        "nb": ComplementNB(alpha=0.3),
+        "sgd": SGDClassifier(loss="modified_huber", alpha=1e-4, class_weight="balanced", random_state=0),
+    }
+    return Pipeline([("features", TextFeatures()), ("clf", classifiers[family])])
+
+
+# --------------------------------------------------------------------------------------- prediction
+
+
+def predict_proba(bundle: Bundle, rows: Sequence[tuple[str, str, str]]) -> np.ndarray:
+    """Class probabilities (columns in ``bundle.classes`` order) for each distinct row, computed once."""
+    unique = list(dict.fromkeys(rows))
+    if not unique:
+        return np.zeros((0, len(bundle.classes)))
+    proba = bundle.pipe.predict_proba(unique)
+    index = {row: i for i, row in enumerate(unique)}
+    return proba[[index[row] for row in rows]]
+
+
+def _explain(bundle: Bundle, row: tuple[str, str, str], code: str, *, n: int = 3) -> str:
+    """The features that pushed ``code`` up the most, in words a reviewer can read."""
+    features: TextFeatures = bundle.pipe.named_steps["features"]
+    clf = bundle.pipe.named_steps["clf"]
+    coef = getattr(clf, "coef_", None)
+    if coef is None:
+        return ""
+    x = features.transform([row])
+    k = bundle.classes.index(code)
+    contributions = x.multiply(coef[k] - coef.mean(axis=0)).tocsr()
+    names = _feature_names(bundle)
+    order = np.argsort(-contributions.data)
+    parts: list[str] = []
+    seen: set[str] = set()
+    for i in order:
+        if contributions.data[i] <= 0 or len(parts) >= n:
+            break
+        label = _readable(names[contributions.indices[i]])
+        if label and label not in seen:
+            seen.add(label)
+            parts.append(label)
+    return "；".join(parts)
+
+
+_NAMES_CACHE: dict[int, np.ndarray] = {}
+
+
+def _feature_names(bundle: Bundle) -> np.ndarray:
+    key = id(bundle.pipe)
+    if key not in _NAMES_CACHE:
+        _NAMES_CACHE[key] = bundle.pipe.named_steps["features"].get_feature_names_out()
+    return _NAMES_CACHE[key]
+
+
+_CUE_WORDS = {"N": "名称", "D": "描述", "V": "指标值"}
+
+
+def _readable(feature: str) -> str:
+    group, _, token = feature.partition("__")
+    if group == "words":
+        return f"名称含「{token.replace(' ', '')}」"
+    if group == "chars":
+        token = token.strip()
+        return f"名称含「{token}」" if len(token) >= 2 else ""
+    if group == "desc":
+        return f"描述含「{token.strip()}」" if len(token.strip()) >= 2 else ""
+    if group == "value":
+        return f"指标值特征 {token}"
+    if group == "cues":
+        if token.startswith("END"):
+            return f"名称以「{token.split(':', 1)[1]}」结尾"
+        if token.startswith("BEG"):
+            return f"名称以「{token.split(':', 1)[1]}」开头"
+        where, _, code = token.partition(":")
+        name = "过程类" if code == "PR" else LEAF_NAMES.get(code, code)
+        return f"{_CUE_WORDS.get(where, where)}含{name}关键词"
+    return token
+
+
+def suggest(
+    bundle: Bundle, name: str, *, value: str = "", description: str = "", scheme: str = SCHEME_CLASSIC,
+    top: int = 3,
+) -> Prediction:
+    """Top categories for one indicator, with the reason.
+
+    >>> suggest(bundle, "补助发放及时率", value="100%").l2  # doctest: +SKIP
+    '时效指标'
+    """
+    row = (name, description, value)
+    proba = predict_proba(bundle, [row])[0]
+    return _prediction(bundle, row, proba, scheme=scheme, top=top, explain=True)
+
+
+def _prediction(
+    bundle: Bundle, row: tuple[str, str, str], proba: np.ndarray, *, scheme: str, top: int, explain: bool
+) -> Prediction:
+    classes = bundle.classes
+    order = np.argsort(-proba)[: max(1, top)]
+    code = classes[order[0]]
+    return Prediction(
+        code=code,
+        l1=l1_for_leaf(code, scheme=scheme),
+        l2=LEAF_NAMES[code],
+        confidence=float(proba[order[0]]),
+        top=tuple((classes[i], round(float(proba[i]), 4)) for i in order),
+        reason=_explain(bundle, row, code) if explain else "",
+    )
+
+
+def classify(bundle: Bundle, indicators: Sequence[Indicator], *, explain: bool = True) -> list[Prediction]:
+    """Predict every indicator; each distinct (name, description, value) is computed once."""
+    rows = to_rows(indicators)
+    unique = list(dict.fromkeys(rows))
+    proba = predict_proba(bundle, unique) if unique else np.zeros((0, 0))
+    cache: dict[tuple[tuple[str, str, str], str], Prediction] = {}
+    out: list[Prediction] = []
+    index = {row: i for i, row in enumerate(unique)}
+    for ind, row in zip(indicators, rows, strict=True):
+        key = (row, ind.scheme)
+        if key not in cache:
+            cache[key] = _prediction(bundle, row, proba[index[row]], scheme=ind.scheme, top=3, explain=explain)
+        out.append(cache[key])
+    return out
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def corpus_digest(paths: Iterable[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def library_versions() -> dict[str, str]:
+    import jieba
+    import sklearn
+    import spacy
+
+    return {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "jieba": getattr(jieba, "__version__", "unknown"),
+        "spacy": spacy.__version__,
+        "numpy": np.__version__,
+    }
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _python() -> str:
+    return sys.version.split()[0]
+
+
+# -------------------------------------------------------------------------------------- persistence
+
+
+def save_model(bundle: Bundle, path: Path | None = None) -> Path:
+    """Write the bundle with joblib and a short model card (``.md``) beside it."""
+    import joblib
+
+    path = Path(path or DEFAULT_MODEL_PATH)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"kind": "zhibiao-model", "pipe": bundle.pipe, "version": bundle.version, "meta": bundle.meta}
+    joblib.dump(payload, path, compress=3)
+    path.with_suffix(".md").write_text(model_card(bundle), encoding="utf-8")
+    return path
+
+
+def model_card(bundle: Bundle) -> str:
+    meta = bundle.meta
+    cv = meta.get("cv", {})
+    lines = [
+        f"# zhibiao model {bundle.version}",
+        "",
+        f"- created: {meta.get('created', '')}",
+        f"- family: {meta.get('family', '')}",
+        f"- training examples: {meta.get('n_train', '')} ({meta.get('label_sources', {})})",
+        f"- corpus digest: {meta.get('corpus_digest', '')}; taxonomy {meta.get('taxonomy_version', '')}",
+        f"- libraries: {meta.get('versions', {})}",
+        "",
+        "## Grouped 5-fold CV against seed gold (groups = indicator name)",
+        "",
+    ]
+    lines += [f"- {key}: {value}" for key, value in cv.items() if not isinstance(value, dict)]
+    lines += ["", "Labels: reviewer decisions > seed gold > declared code; process items (PR) are not classes."]
+    return "\n".join(lines) + "\n"
+
+
+def load_model(path: Path | None = None) -> Bundle:
+    """Load a bundle this project wrote; refuse one built with another scikit-learn or jieba.
+
+    Raises :class:`nlp.errors.ModelError` with the command that fixes it.
+    """
+    import joblib
+
+    from nlp.errors import ModelError
+
+    path = Path(path or DEFAULT_MODEL_PATH)
+    if not path.exists():
+        raise ModelError("E010", path=path)
+    try:
+        payload = joblib.load(path)
+    except Exception as exc:  # a truncated or foreign file
+        raise ModelError("E012", path=path) from exc
+    if not isinstance(payload, dict) or payload.get("kind") != "zhibiao-model":
+        raise ModelError("E012", path=path)
+    built = payload["meta"].get("versions", {})
+    installed = library_versions()
+    for library in ("scikit-learn", "jieba", "spacy"):
+        if built.get(library) != installed[library]:
+            raise ModelError(
+                "E011", path=path, library=library, built=built.get(library), installed=installed[library]
+            )
+    bundle = Bundle(pipe=payload["pipe"], version=payload["version"], meta=payload["meta"])
+    warm(bundle)
+    return bundle
+
+
+def warm(bundle: Bundle) -> None:
+    """Load jieba's dictionaries and the value parser now, not on the first request."""
+    from nlp.segment import warm as warm_segmenter
+
+    warm_segmenter()
+    bundle.pipe.predict_proba([("资金到位率", "", "100%")])
+    _feature_names(bundle)
+
+
+def ensure_model(*, corpus: Path | None = None, path: Path | None = None) -> Bundle:
+    """Load the model, or train it from the corpus when there is none yet."""
+    path = Path(path or DEFAULT_MODEL_PATH)
+    if path.exists():
+        return load_model(path)
+    from nlp.train import train
+
+    return train(corpus=corpus or DEFAULT_CORPUS, path=path)
