@@ -13,6 +13,8 @@ from pathlib import Path
 
 from nlp.errors import ZhibiaoError
 
+_DEFAULT_CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+
 __all__ = ["main"]
 
 
@@ -40,6 +42,161 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+# ----------------------------------------------------------------------------------- model & audit
+
+
+def _bundle(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from nlp.model import ensure_model
+
+    model = Path(args.model) if getattr(args, "model", None) else None
+    return ensure_model(path=model)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from nlp.train import train
+
+    reviewed: list = []
+    if args.db:
+        from nlp.store import reviewed_labels
+
+        reviewed = reviewed_labels(args.db)
+    bundle = train(corpus=Path(args.corpus), path=Path(args.model) if args.model else None, reviewed=reviewed,
+                   family=args.family)
+    cv = bundle.meta["cv"]
+    print(f"Trained {bundle.version} on {bundle.meta['n_train']} examples {bundle.meta['label_sources']}"
+          f" in {bundle.meta['train_seconds']} s")
+    if cv:
+        print(f"Grouped 5-fold CV against gold (n={cv['n']}): 二级 acceptable accuracy {cv['accuracy_acceptable']:.3f}, "
+              f"exact {cv['accuracy_exact']:.3f}, 一级 {cv['accuracy_l1']:.3f}, macro-F1 {cv['macro_f1']:.3f}")
+    from nlp.model import DEFAULT_MODEL_PATH
+
+    print(f"Saved to {args.model or DEFAULT_MODEL_PATH}")
+    return 0
+
+
+def cmd_suggest(args: argparse.Namespace) -> int:
+    import json
+
+    from nlp.model import suggest
+    from nlp.taxonomy import LEAF_NAMES
+
+    bundle = _bundle(args)
+    prediction = suggest(bundle, args.text, value=args.value or "", description=args.description or "",
+                         top=args.top)
+    if args.json:
+        print(json.dumps({"code": prediction.code, "l1": prediction.l1, "l2": prediction.l2,
+                          "confidence": prediction.confidence, "top": prediction.top,
+                          "reason": prediction.reason}, ensure_ascii=False))
+        return 0
+    print(f"{args.text}" + (f"（{args.value}）" if args.value else ""))
+    for code, probability in prediction.top:
+        print(f"  {code} {LEAF_NAMES[code]:<10} {probability:6.1%}")
+    print(f"依据：{prediction.reason}")
+    return 0
+
+
+def _indicator_rows(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """Indicators from documents or plain tables, with the input columns to pass through."""
+    from nlp.parse import iter_files, parse_file
+    from nlp.tables import is_indicator_table, read_rows, rows_to_indicators
+
+    indicators, passthrough, columns, problems = [], [], [], []
+    for path in iter_files(args.paths):
+        if path.suffix.lower() in (".csv", ".xlsx", ".jsonl"):
+            try:
+                cols, rows = read_rows(path)
+            except ZhibiaoError as exc:
+                problems.append(str(exc))
+                continue
+            if is_indicator_table(cols) and "declared_code" not in cols:
+                try:
+                    found = rows_to_indicators(path, cols, rows)
+                except ZhibiaoError as exc:
+                    problems.append(str(exc))
+                    continue
+                indicators += found
+                passthrough += rows
+                columns += [c for c in cols if c not in columns]
+                continue
+        document = parse_file(path)
+        problems += [str(p) for p in document.problems]
+        indicators += document.indicators
+        passthrough += [None] * len(document.indicators)
+    return indicators, passthrough, columns, problems
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from nlp.records import INDICATOR_COLUMNS, indicator_row
+    from nlp.tables import AUDIT_COLUMNS, PREDICTION_COLUMNS, annotate, write_rows
+
+    indicators, passthrough, columns, problems = _indicator_rows(args)
+    bundle = _bundle(args)
+    annotations = annotate(indicators, bundle, threshold=args.threshold)
+    base = columns or list(INDICATOR_COLUMNS)
+    if columns and any(p is None for p in passthrough):
+        base = list(dict.fromkeys([*columns, *INDICATOR_COLUMNS]))
+    rows = []
+    for ind, extra, note in zip(indicators, passthrough, annotations, strict=True):
+        row = dict(extra) if extra is not None else indicator_row(ind)
+        rows.append({**row, **note})
+    out_columns = [*base, *PREDICTION_COLUMNS, *AUDIT_COLUMNS]
+    if args.out:
+        write_rows(rows, out_columns, Path(args.out))
+        print(f"Classified {len(rows)} indicators ({sum(r['flagged'] for r in rows)} flagged) -> {args.out}")
+    else:
+        for row in rows[:50]:
+            flag = "⚑" if row["flagged"] else " "
+            print(f"{flag} {row['pred_code']} {row['pred_l2']:<10} {row['confidence']:.2f}  {row.get('name', '')}")
+        print(f"{len(rows)} indicators, {sum(r['flagged'] for r in rows)} flagged")
+    for problem in problems:
+        print(f"Skipped: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from nlp.audit import DEFAULT_THRESHOLD, audit
+    from nlp.model import classify
+    from nlp.report import audit_rows, write_audit
+
+    indicators, _, _, problems = _indicator_rows(args)
+    bundle = _bundle(args)
+    predictions = classify(bundle, indicators, explain=False)
+    threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
+    verdicts = audit(indicators, predictions, bundle=bundle, threshold=threshold)
+    flags = write_audit(audit_rows(indicators, predictions, verdicts), Path(args.out), threshold=threshold)
+    print(f"Audited {len(indicators)} indicators: {flags} flagged -> {args.out}")
+    for problem in problems:
+        print(f"Skipped: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from nlp.evaluate import evaluate
+
+    report = evaluate(corpus=Path(args.corpus), out=Path(args.out) if args.out else None, db=args.db)
+    c, a = report["classifier"], report["audit"]
+    print(f"Classifier, grouped 5-fold CV against gold (n={c['n']}):")
+    print(f"  二级 acceptable accuracy {c['accuracy_acceptable']:.3f}  exact {c['accuracy_exact']:.3f}  "
+          f"一级 {c['accuracy_l1']:.3f}  macro-F1 {c['macro_f1']:.3f}")
+    for family, scores in report["families"].items():
+        print(f"  {family:<7} acceptable {scores['accuracy_acceptable']:.3f}  一级 {scores['accuracy_l1']:.3f}  "
+              f"macro-F1 {scores['macro_f1']:.3f}")
+    d = report["trained_on_declared"]
+    print(f"  trained on declared labels instead: acceptable {d['accuracy_acceptable']:.3f}, 一级 {d['accuracy_l1']:.3f}")
+    print("  per class (precision/recall): " + ", ".join(
+        f"{k} {v['precision']:.2f}/{v['recall']:.2f}" for k, v in c["per_class"].items()))
+    print(f"Audit against gold ({a['misplaced']} misplaced, {a['fine']} fine; ambiguous left out):")
+    print(f"  {a['flagged']} flagged: precision {a['precision']:.3f}, recall {a['recall']:.3f}, "
+          f"process items recall {a['process_recall']:.3f}, suggestion right {a['suggestion_right']:.3f}")
+    for reason, scores in a["per_reason"].items():
+        print(f"  {reason:<24} {scores['flags']:>4} flags, precision {scores['precision']:.2f}")
+    if "reviewers" in report:
+        print(f"Reviewers vs model: {report['reviewers']}")
+    if args.out:
+        print(f"Figures and metrics written to {args.out}")
+    return 0
+
+
 # ------------------------------------------------------------------------------------------- parser
 
 
@@ -62,6 +219,48 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write the records to FILE.csv, .jsonl or .xlsx")
     p.add_argument("--workers", type=int, default=1, help="parse files in parallel (default 1)")
     p.set_defaults(func=cmd_parse)
+
+    p = sub.add_parser("train", help="train the classifier on the corpus", description="Train the classifier "
+                       "(labels: reviewer decisions > gold > declared), print grouped-CV metrics, save a bundle.",
+                       epilog="Example: zhibiao train --corpus corpus/")
+    p.add_argument("--corpus", default=str(_DEFAULT_CORPUS), help="corpus folder with raw/ and gold/")
+    p.add_argument("--model", help="where to save the bundle (default models/zhibiao.joblib)")
+    p.add_argument("--db", help="database URL whose reviewer decisions override gold and declared labels")
+    p.add_argument("--family", default="svm", choices=["svm", "logreg", "sgd", "nb"], help="model family")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("suggest", help="suggest the standard category of one indicator",
+                       description="Top categories with probabilities and the features that drove them.",
+                       epilog="Example: zhibiao suggest 资金到位率 --value 100%")
+    p.add_argument("text", help="indicator name (三级指标)")
+    p.add_argument("--value", help="target value (指标值)")
+    p.add_argument("--description", help="indicator description (绩效指标描述)")
+    p.add_argument("--top", type=int, default=3)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--model", help="model bundle (default models/zhibiao.joblib)")
+    p.set_defaults(func=cmd_suggest)
+
+    for name, func, helptext in (
+        ("classify", cmd_classify, "add predicted categories and audit columns to every indicator"),
+        ("audit", cmd_audit, "write a reviewer report of misplaced indicators"),
+    ):
+        p = sub.add_parser(name, help=helptext, description=helptext.capitalize() + ".",
+                           epilog=f"Example: zhibiao {name} corpus/raw --out "
+                                  + ("classified.xlsx" if name == "classify" else "audit.html"))
+        p.add_argument("paths", nargs="+", help="documents or tables (.txt .csv .xlsx .pdf .docx), or folders")
+        p.add_argument("--out", required=name == "audit", help="output .csv/.xlsx/.jsonl" +
+                       ("" if name == "classify" else " or .html"))
+        p.add_argument("--threshold", type=float, default=None, help="flag score threshold (default 0.5)")
+        p.add_argument("--model", help="model bundle (default models/zhibiao.joblib)")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("evaluate", help="grouped-CV figures of the classifier and the audit against gold",
+                       description="Accuracy, macro-F1, per-class figures, confusion matrix, audit precision/recall.",
+                       epilog="Example: zhibiao evaluate --out out/eval")
+    p.add_argument("--corpus", default=str(_DEFAULT_CORPUS))
+    p.add_argument("--out", help="folder for metrics.json, confusion.png, audit_pr.png, errors.csv")
+    p.add_argument("--db", help="also report agreement between reviewers' decisions and the model")
+    p.set_defaults(func=cmd_evaluate)
 
     for register in _EXTRA_COMMANDS:
         register(sub)

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer
@@ -32,7 +32,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from nlp.records import Indicator
 from nlp.segment import parse_value, segment, value_tokens
-from nlp.taxonomy import CUES, LEAF_NAMES, LEAVES, PROCESS_CUES, SCHEME_CLASSIC, l1_for_leaf
+from nlp.taxonomy import CUES, LEAF_NAMES, PROCESS_CUES, SCHEME_CLASSIC, l1_for_leaf
 
 __all__ = [
     "Prediction",
@@ -44,6 +44,8 @@ __all__ = [
     "suggest",
     "classify",
     "predict_proba",
+    "process_proba",
+    "build_process_pipeline",
     "load_model",
     "save_model",
     "ensure_model",
@@ -83,6 +85,8 @@ class Bundle:
     pipe: Pipeline
     version: str
     meta: dict[str, Any] = field(default_factory=dict)
+    #: Process-item detector (classes ``OK``/``PR``), used by the audit.
+    process_pipe: Pipeline | None = None
 
     @property
     def classes(self) -> list[str]:
@@ -146,8 +150,13 @@ class TextFeatures(TransformerMixin, BaseEstimator):
     """All features of an indicator row, as one sparse matrix (a FeatureUnion with fixed weights)."""
 
     def __init__(
-        self, *, word_weight: float = 1.0, char_weight: float = 1.0, desc_weight: float = 0.35,
-        value_weight: float = 0.6, cue_weight: float = 0.8,
+        self,
+        *,
+        word_weight: float = 1.0,
+        char_weight: float = 1.0,
+        desc_weight: float = 0.35,
+        value_weight: float = 0.6,
+        cue_weight: float = 0.8,
     ) -> None:
         self.word_weight = word_weight
         self.char_weight = char_weight
@@ -158,31 +167,73 @@ class TextFeatures(TransformerMixin, BaseEstimator):
     def _union(self) -> FeatureUnion:
         return FeatureUnion(
             [
-                ("words", Pipeline([
-                    ("select", FunctionTransformer(select_names)),
-                    ("tfidf", TfidfVectorizer(tokenizer=segment, token_pattern=None, lowercase=False,
-                                              ngram_range=(1, 2), sublinear_tf=True)),
-                ])),
-                ("chars", Pipeline([
-                    ("select", FunctionTransformer(select_names)),
-                    ("tfidf", TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)),
-                ])),
-                ("desc", Pipeline([
-                    ("select", FunctionTransformer(select_descriptions)),
-                    ("tfidf", TfidfVectorizer(analyzer="char", ngram_range=(2, 3), sublinear_tf=True)),
-                ])),
-                ("value", Pipeline([
-                    ("select", FunctionTransformer(select_values)),
-                    ("count", TfidfVectorizer(analyzer=value_analyzer, use_idf=False)),
-                ])),
-                ("cues", Pipeline([
-                    ("select", FunctionTransformer(rows_identity)),
-                    ("count", TfidfVectorizer(analyzer=cue_analyzer, use_idf=False)),
-                ])),
+                (
+                    "words",
+                    Pipeline(
+                        [
+                            ("select", FunctionTransformer(select_names)),
+                            (
+                                "tfidf",
+                                TfidfVectorizer(
+                                    tokenizer=segment,
+                                    token_pattern=None,
+                                    lowercase=False,
+                                    ngram_range=(1, 2),
+                                    sublinear_tf=True,
+                                ),
+                            ),
+                        ]
+                    ),
+                ),
+                (
+                    "chars",
+                    Pipeline(
+                        [
+                            ("select", FunctionTransformer(select_names)),
+                            (
+                                "tfidf",
+                                TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True),
+                            ),
+                        ]
+                    ),
+                ),
+                (
+                    "desc",
+                    Pipeline(
+                        [
+                            ("select", FunctionTransformer(select_descriptions)),
+                            (
+                                "tfidf",
+                                TfidfVectorizer(analyzer="char", ngram_range=(2, 3), sublinear_tf=True),
+                            ),
+                        ]
+                    ),
+                ),
+                (
+                    "value",
+                    Pipeline(
+                        [
+                            ("select", FunctionTransformer(select_values)),
+                            ("count", TfidfVectorizer(analyzer=value_analyzer, use_idf=False)),
+                        ]
+                    ),
+                ),
+                (
+                    "cues",
+                    Pipeline(
+                        [
+                            ("select", FunctionTransformer(rows_identity)),
+                            ("count", TfidfVectorizer(analyzer=cue_analyzer, use_idf=False)),
+                        ]
+                    ),
+                ),
             ],
             transformer_weights={
-                "words": self.word_weight, "chars": self.char_weight, "desc": self.desc_weight,
-                "value": self.value_weight, "cues": self.cue_weight,
+                "words": self.word_weight,
+                "chars": self.char_weight,
+                "desc": self.desc_weight,
+                "value": self.value_weight,
+                "cues": self.cue_weight,
             },
         )
 
@@ -213,6 +264,30 @@ def build_pipeline(*, family: str = "logreg", C: float = 4.0) -> Pipeline:
         "sgd": SGDClassifier(loss="modified_huber", alpha=1e-4, class_weight="balanced", random_state=0),
     }
     return Pipeline([("features", TextFeatures()), ("clf", classifiers[family])])
+
+
+def build_process_pipeline() -> Pipeline:
+    """Detector of process items (budget execution, fund arrival, spending compliance): ``PR`` vs ``OK``.
+
+    Character n-grams and the process cue words carry most of it; descriptions matter more here
+    ("及时支付" vs "及时发放").
+    """
+    features = TextFeatures(
+        word_weight=0.8, char_weight=1.0, desc_weight=0.5, value_weight=0.3, cue_weight=1.0
+    )
+    clf = LogisticRegression(C=4.0, max_iter=3000, class_weight="balanced")
+    return Pipeline([("features", features), ("clf", clf)])
+
+
+def process_proba(bundle: Bundle, rows: Sequence[tuple[str, str, str]]) -> np.ndarray:
+    """Probability that each row is a process item, not a performance indicator."""
+    if bundle.process_pipe is None or not rows:
+        return np.zeros(len(rows))
+    unique = list(dict.fromkeys(rows))
+    classes = [str(c) for c in bundle.process_pipe.classes_]
+    proba = bundle.process_pipe.predict_proba(unique)[:, classes.index("PR")]
+    index = {row: i for i, row in enumerate(unique)}
+    return proba[[index[row] for row in rows]]
 
 
 # --------------------------------------------------------------------------------------- prediction
@@ -288,7 +363,12 @@ def _readable(feature: str) -> str:
 
 
 def suggest(
-    bundle: Bundle, name: str, *, value: str = "", description: str = "", scheme: str = SCHEME_CLASSIC,
+    bundle: Bundle,
+    name: str,
+    *,
+    value: str = "",
+    description: str = "",
+    scheme: str = SCHEME_CLASSIC,
     top: int = 3,
 ) -> Prediction:
     """Top categories for one indicator, with the reason.
@@ -328,7 +408,9 @@ def classify(bundle: Bundle, indicators: Sequence[Indicator], *, explain: bool =
     for ind, row in zip(indicators, rows, strict=True):
         key = (row, ind.scheme)
         if key not in cache:
-            cache[key] = _prediction(bundle, row, proba[index[row]], scheme=ind.scheme, top=3, explain=explain)
+            cache[key] = _prediction(
+                bundle, row, proba[index[row]], scheme=ind.scheme, top=3, explain=explain
+            )
         out.append(cache[key])
     return out
 
@@ -375,7 +457,13 @@ def save_model(bundle: Bundle, path: Path | None = None) -> Path:
 
     path = Path(path or DEFAULT_MODEL_PATH)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"kind": "zhibiao-model", "pipe": bundle.pipe, "version": bundle.version, "meta": bundle.meta}
+    payload = {
+        "kind": "zhibiao-model",
+        "pipe": bundle.pipe,
+        "process_pipe": bundle.process_pipe,
+        "version": bundle.version,
+        "meta": bundle.meta,
+    }
     joblib.dump(payload, path, compress=3)
     path.with_suffix(".md").write_text(model_card(bundle), encoding="utf-8")
     return path
@@ -397,7 +485,10 @@ def model_card(bundle: Bundle) -> str:
         "",
     ]
     lines += [f"- {key}: {value}" for key, value in cv.items() if not isinstance(value, dict)]
-    lines += ["", "Labels: reviewer decisions > seed gold > declared code; process items (PR) are not classes."]
+    lines += [
+        "",
+        "Labels: reviewer decisions > seed gold > declared code; process items (PR) are not classes.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -426,7 +517,12 @@ def load_model(path: Path | None = None) -> Bundle:
             raise ModelError(
                 "E011", path=path, library=library, built=built.get(library), installed=installed[library]
             )
-    bundle = Bundle(pipe=payload["pipe"], version=payload["version"], meta=payload["meta"])
+    bundle = Bundle(
+        pipe=payload["pipe"],
+        version=payload["version"],
+        meta=payload["meta"],
+        process_pipe=payload.get("process_pipe"),
+    )
     warm(bundle)
     return bundle
 

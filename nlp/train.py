@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.base import clone
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 from sklearn.model_selection import GroupKFold
 
@@ -28,6 +27,7 @@ from nlp.model import (
     LabelledText,
     _now,
     build_pipeline,
+    build_process_pipeline,
     corpus_digest,
     library_versions,
     save_model,
@@ -102,7 +102,27 @@ def training_examples(
     for key, code in decided.items():
         if key not in examples and code in LEAVES:
             examples[key] = Example(key, code, 1.0, "reviewed")
-    return list(examples.values()) + _taxonomy_examples()
+    return list(examples.values()) + [e for e in _taxonomy_examples() if e.code in LEAVES]
+
+
+def process_examples(
+    indicators: Sequence[Indicator], gold: Sequence[GoldRow], *, reviewed: Iterable[LabelledText] = ()
+) -> list[Example]:
+    """Examples for the process-item detector: code ``PR`` or ``OK`` (any category), from decisions and
+    gold only — declared codes say nothing about whether a row is a process item."""
+    decided = {(n, d, v): code for n, d, v, code in reviewed}
+    examples: dict[Row, Example] = {}
+    for ind, row in zip(indicators, match_gold(indicators, gold), strict=True):
+        key = (ind.name, ind.description, ind.value)
+        if key in decided:
+            examples[key] = Example(key, PROCESS if decided[key] == PROCESS else "OK", 1.0, "reviewed")
+        elif row is not None and key not in examples:
+            code = PROCESS if row.gold_code == PROCESS else "OK"
+            examples[key] = Example(key, code, _CONFIDENCE_WEIGHT.get(row.confidence, 0.85), "gold")
+    taxonomy = [
+        Example(e.row, PROCESS if e.code == PROCESS else "OK", 1.0, "taxonomy") for e in _taxonomy_examples()
+    ]
+    return list(examples.values()) + taxonomy
 
 
 @dataclass(frozen=True)
@@ -128,7 +148,7 @@ def gold_items(indicators: Sequence[Indicator], gold: Sequence[GoldRow]) -> list
 
 
 def _fit(family: str, examples: Sequence[Example]) -> Any:
-    pipe = build_pipeline(family=family)
+    pipe = build_process_pipeline() if family == "process" else build_pipeline(family=family)
     weights = np.array([e.weight for e in examples])
     params = {"clf__sample_weight": weights}
     return pipe.fit([e.row for e in examples], [e.code for e in examples], **params)
@@ -164,24 +184,35 @@ def score(items: Sequence[GoldItem], predictions: Sequence[str]) -> dict[str, An
     return {
         "n": len(items),
         "accuracy_acceptable": round(float(np.mean(acceptable)), 4),
-        "accuracy_exact": round(float(np.mean([p == g for p, g in zip(predictions, gold_codes, strict=True)])), 4),
+        "accuracy_exact": round(
+            float(np.mean([p == g for p, g in zip(predictions, gold_codes, strict=True)])), 4
+        ),
         "accuracy_l1": round(float(np.mean(l1_ok)), 4),
-        "macro_f1": round(float(f1_score(gold_codes, predictions, labels=labels, average="macro", zero_division=0)), 4),
+        "macro_f1": round(
+            float(f1_score(gold_codes, predictions, labels=labels, average="macro", zero_division=0)), 4
+        ),
         "per_class": {
-            code: {"precision": round(float(p), 3), "recall": round(float(r), 3), "f1": round(float(f), 3),
-                   "support": int(s)}
+            code: {
+                "precision": round(float(p), 3),
+                "recall": round(float(r), 3),
+                "f1": round(float(f), 3),
+                "support": int(s),
+            }
             for code, p, r, f, s in zip(labels, precision, recall, f1, support, strict=True)
         },
         "predictions": list(predictions),
     }
 
 
-def oof_probabilities(examples: Sequence[Example], *, family: str, n_splits: int = 5) -> dict[Row, list[float]]:
-    """Out-of-fold probabilities for every training text (grouped by name), for the audit."""
+def oof_probabilities(
+    examples: Sequence[Example], *, family: str, classes: Sequence[str] = LEAVES, n_splits: int = 5
+) -> dict[Row, list[float]]:
+    """Out-of-fold probabilities for every corpus text (grouped by name), so the audit never judges a
+    row with a model that saw its label."""
     corpus_examples = [e for e in examples if e.source != "taxonomy"]
     groups = [e.group for e in corpus_examples]
     out: dict[Row, list[float]] = {}
-    classes = list(LEAVES)
+    classes = list(classes)
     for _train_idx, test_idx in GroupKFold(n_splits=n_splits).split(corpus_examples, groups=groups):
         held_out = {groups[i] for i in test_idx}
         pipe = _fit(family, [e for e in examples if e.group not in held_out])
@@ -196,8 +227,12 @@ def oof_probabilities(examples: Sequence[Example], *, family: str, n_splits: int
 
 
 def train(
-    *, corpus: Path = DEFAULT_CORPUS, path: Path | None = None, reviewed: Iterable[LabelledText] = (),
-    family: str = DEFAULT_FAMILY, with_cv: bool = True,
+    *,
+    corpus: Path = DEFAULT_CORPUS,
+    path: Path | None = None,
+    reviewed: Iterable[LabelledText] = (),
+    family: str = DEFAULT_FAMILY,
+    with_cv: bool = True,
 ) -> Bundle:
     """Train on the corpus (and reviewer decisions), cross-validate, save, and return the bundle."""
     started = time.perf_counter()
@@ -210,6 +245,11 @@ def train(
         cv.pop("predictions", None)
     pipe = _fit(family, examples)
     oof = oof_probabilities(examples, family=family)
+    pr_examples = process_examples(indicators, gold, reviewed=reviewed)
+    process_pipe = _fit("process", pr_examples)
+    oof_process = {
+        row: p[0] for row, p in oof_probabilities(pr_examples, family="process", classes=(PROCESS,)).items()
+    }
     digest = corpus_digest([*(corpus / "raw").glob("*"), *(corpus / "gold").glob("*.csv")])
     meta = {
         "created": _now(),
@@ -222,8 +262,15 @@ def train(
         "versions": library_versions(),
         "cv": cv,
         "oof": oof,
+        "oof_labels": {e.row: e.code for e in examples if e.source != "taxonomy"},
+        "oof_process": oof_process,
         "train_seconds": round(time.perf_counter() - started, 1),
     }
-    bundle = Bundle(pipe=pipe, version=f"{meta['created'][:10]}-{digest[:8]}-{len(examples)}", meta=meta)
+    bundle = Bundle(
+        pipe=pipe,
+        process_pipe=process_pipe,
+        version=f"{meta['created'][:10]}-{digest[:8]}-{len(examples)}",
+        meta=meta,
+    )
     save_model(bundle, path or DEFAULT_MODEL_PATH)
     return bundle

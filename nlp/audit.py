@@ -1,0 +1,214 @@
+"""Misclassification audit: what is in the wrong place, why, and where it belongs.
+
+Evidence, weighed per indicator:
+- the classifier's out-of-sample probabilities (out-of-fold for texts the model was trained on), read
+  with cleanlab's confident-learning thresholds and label-quality scores;
+- a process-item detector (budget execution, fund arrival, spending compliance: TAXONOMY.md §4, §6);
+- rules from TAXONOMY.md §4, each a reason code with a Chinese explanation.
+
+``flagged`` means *misplaced*: the suggested code differs from the declared one and the evidence is
+strong enough (``flag_score >= threshold``). Value-quality findings (vague value, value repeating the
+name, a count with a percent value, cost restating the budget) are listed in ``reasons`` as notes; on
+their own they do not flag, because the indicator may still sit in the right category.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from nlp.model import Bundle, Prediction, predict_proba, process_proba
+from nlp.records import Indicator
+from nlp.segment import parse_value
+from nlp.taxonomy import CUES, LEAF_NAMES, LEAVES, PROCESS, belongs, label_name, normalise_label
+
+__all__ = ["Verdict", "REASONS", "NOTES", "DEFAULT_THRESHOLD", "audit", "confident_thresholds"]
+
+DEFAULT_THRESHOLD = 0.5
+
+#: Reason code -> Chinese label shown to reviewers.
+REASONS: dict[str, str] = {
+    "process_item": "过程指标：衡量预算执行/资金到位/支出合规，不是产出或效益",
+    "satisfaction_misplaced": "满意度指标放在了满意度以外的类别",
+    "category_mismatch": "指标内容与所填二级类别不符",
+    "l2_not_in_l1": "二级指标不属于所填一级指标",
+    "timeliness_without_time": "时效指标的名称和指标值都没有时间要求",
+    "unit_mismatch": "指标值的单位与指标不符（如人数指标填百分比）",
+    "value_repeats_name": "指标值照抄指标名称",
+    "vague_value": "可量化指标使用了模糊的指标值",
+    "cost_restates_budget": "成本指标只是重复项目预算",
+}
+#: Reasons that describe the value, not the placement: listed, never flagging on their own.
+NOTES = frozenset({"unit_mismatch", "value_repeats_name", "vague_value", "cost_restates_budget"})
+
+_SATISFACTION = ("满意度", "满意率", "认可度", "认可率", "好评率", "满意")
+_TIME_WORDS = CUES["13"] + ("年底", "月底", "日前", "季度", "每月", "每年", "天", "日内", "时间")
+_COUNT_NAME = ("人数", "人次", "次数", "数量", "宗数", "场次", "件数", "户数")
+_MEASURABLE = ("11", "12", "13", "14")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    flagged: bool
+    reasons: tuple[str, ...]
+    suggested_code: str
+    score: float
+    explanation: str
+
+    @property
+    def reason_text(self) -> str:
+        return "；".join(REASONS[r] for r in self.reasons)
+
+
+def confident_thresholds(bundle: Bundle) -> np.ndarray:
+    """Per-class confident-learning thresholds (cleanlab) from the bundle's out-of-fold probabilities:
+    the mean probability the model gives a class on examples truly of that class."""
+    cached = bundle.meta.get("_confident_thresholds")
+    if cached is not None:
+        return np.asarray(cached)
+    from cleanlab.count import get_confident_thresholds
+
+    oof = bundle.meta.get("oof", {})
+    labels_by_row = bundle.meta.get("oof_labels", {})
+    rows = [row for row in oof if row in labels_by_row]
+    if len(rows) < len(LEAVES):
+        thresholds = np.full(len(LEAVES), 0.5)
+    else:
+        probs = np.array([oof[row] for row in rows])
+        labels = np.array([LEAVES.index(labels_by_row[row]) for row in rows])
+        thresholds = get_confident_thresholds(labels, probs, multi_label=False)
+    bundle.meta["_confident_thresholds"] = thresholds.tolist()
+    return thresholds
+
+
+def _out_of_sample(bundle: Bundle, rows: list[tuple[str, str, str]]) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities over LEAVES and process probabilities; out-of-fold where the model saw the row."""
+    oof: dict = bundle.meta.get("oof", {})
+    oof_pr: dict = bundle.meta.get("oof_process", {})
+    proba = predict_proba(bundle, rows)
+    classes = bundle.classes
+    full = np.zeros((len(rows), len(LEAVES)))
+    for j, code in enumerate(classes):
+        full[:, LEAVES.index(code)] = proba[:, j]
+    pr = process_proba(bundle, rows)
+    for i, row in enumerate(rows):
+        if row in oof:
+            full[i] = oof[row]
+        if row in oof_pr:
+            pr[i] = oof_pr[row]
+    return full, pr
+
+
+def audit(
+    indicators: Sequence[Indicator],
+    predictions: Sequence[Prediction] | None = None,
+    *,
+    bundle: Bundle,
+    threshold: float | None = None,
+) -> list[Verdict]:
+    """One verdict per indicator, in input order.
+
+    ``predictions`` (from :func:`nlp.model.classify`) are accepted for symmetry with the CLI; the audit
+    recomputes out-of-sample probabilities itself so no row is judged by a model that saw its label.
+    """
+    from cleanlab.rank import get_label_quality_scores
+
+    threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+    rows = [(ind.name, ind.description, ind.value) for ind in indicators]
+    if not rows:
+        return []
+    proba, pr = _out_of_sample(bundle, rows)
+    thresholds = confident_thresholds(bundle)
+    declared = [ind.declared_code if ind.declared_code in LEAVES else "" for ind in indicators]
+    labelled = [i for i, code in enumerate(declared) if code]
+    quality = np.ones(len(rows))
+    if labelled:
+        labels = np.array([LEAVES.index(declared[i]) for i in labelled])
+        quality[labelled] = get_label_quality_scores(labels, proba[labelled], method="self_confidence")
+    return [
+        _verdict(ind, proba[i], float(pr[i]), float(quality[i]), thresholds, threshold)
+        for i, ind in enumerate(indicators)
+    ]
+
+
+def _verdict(
+    ind: Indicator, proba: np.ndarray, pr: float, quality: float, thresholds: np.ndarray, threshold: float
+) -> Verdict:
+    declared = ind.declared_code if ind.declared_code in LEAVES else ""
+    top = LEAVES[int(np.argmax(proba))]
+    reasons: list[str] = []
+    candidates: list[tuple[float, str, str]] = []  # (score, suggested code, reason)
+
+    if pr >= 0.5:
+        candidates.append((pr, PROCESS, "process_item"))
+    name = ind.name
+    if any(word in name for word in _SATISFACTION) and declared and declared != "31":
+        candidates.append((max(0.9, float(proba[LEAVES.index("31")])), "31", "satisfaction_misplaced"))
+    if declared:
+        # Confident learning: classes whose probability clears their own threshold.
+        confident = [k for k in range(len(LEAVES)) if proba[k] >= thresholds[k]]
+        best = max(confident, key=lambda k: proba[k] - thresholds[k]) if confident else int(np.argmax(proba))
+        suggested = LEAVES[best]
+        if suggested != declared and proba[LEAVES.index(declared)] < thresholds[LEAVES.index(declared)]:
+            candidates.append((float(1.0 - quality) * (1.0 - pr), suggested, "category_mismatch"))
+    if not belongs(ind.declared_l1, ind.declared_l2, scheme=ind.scheme):
+        candidates.append((0.8, top, "l2_not_in_l1"))
+
+    value = parse_value(ind.value, name=name)
+    if (
+        declared == "13"
+        and value.kind not in ("deadline", "duration")
+        and not any(word in name + ind.value for word in _TIME_WORDS)
+    ):
+        reasons.append("timeliness_without_time")
+    if any(word in name for word in _COUNT_NAME) and not name.endswith("率") and value.kind == "percent":
+        reasons.append("unit_mismatch")
+    if name.endswith("率") and value.kind == "count" and value.unit in ("人", "人次", "户", "家"):
+        reasons.append("unit_mismatch")
+    if value.kind == "repeat":
+        reasons.append("value_repeats_name")
+    elif value.vague and declared in _MEASURABLE:
+        reasons.append("vague_value")
+    if declared == "14" and _restates_budget(ind, value.numbers, value.unit):
+        reasons.append("cost_restates_budget")
+
+    if not candidates:
+        note = "；".join(REASONS[r] for r in reasons)
+        return Verdict(False, tuple(reasons), declared or top, 0.0, note)
+    score, suggested, reason = max(candidates)
+    if "timeliness_without_time" in reasons and reason == "category_mismatch":
+        score = min(1.0, score + 0.15)
+    flagged = score >= threshold and suggested != declared
+    all_reasons = tuple(dict.fromkeys([r for _, _, r in sorted(candidates, reverse=True)] + reasons))
+    explanation = _explain(ind, reason, suggested, score, proba)
+    return Verdict(flagged, all_reasons, suggested, round(float(score), 4), explanation)
+
+
+def _restates_budget(ind: Indicator, numbers: tuple[float, ...], unit: str) -> bool:
+    if not ind.budget or not numbers:
+        return False
+    amount = numbers[0] * (10_000 if unit.startswith("元") else 1) if "元" in unit else numbers[0]
+    in_wan = amount / 10_000 if unit.startswith("元") else amount
+    return abs(in_wan - ind.budget) <= max(0.01 * ind.budget, 0.01)
+
+
+def _explain(ind: Indicator, reason: str, suggested: str, score: float, proba: np.ndarray) -> str:
+    declared = label_name(ind.declared_code) or (ind.declared_l2 or ind.declared_l1)
+    target = LEAF_NAMES.get(suggested, suggested)
+    if reason == "process_item":
+        return f"「{ind.name}」衡量的是资金/预算执行过程，不是绩效产出或效益；建议作为过程指标剔除（原填：{declared}）"
+    if reason == "satisfaction_misplaced":
+        return f"「{ind.name}」是满意度指标，却放在{declared}下；建议改为{target}"
+    if reason == "l2_not_in_l1":
+        l1 = ind.declared_l1 or ""
+        return f"二级「{ind.declared_l2}」不属于一级「{l1}」；按内容建议{target}"
+    p_declared = float(proba[LEAVES.index(ind.declared_code)]) if ind.declared_code in LEAVES else 0.0
+    p_target = float(proba[LEAVES.index(suggested)]) if suggested in LEAVES else 0.0
+    return f"「{ind.name}」按名称和指标值更像{target}（{p_target:.0%}），放在{declared}的可能性仅{p_declared:.0%}"
+
+
+def declared_label(ind: Indicator) -> str:
+    code = ind.declared_code or normalise_label(ind.declared_l2, level=2) or ""
+    return label_name(code)

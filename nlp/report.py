@@ -1,0 +1,203 @@
+"""Reviewer-facing audit reports: HTML (with an embedded chart), XLSX (flags + all indicators) or CSV.
+
+Flags are ranked by score and grouped by department and project; each department gets its
+misplacement rate.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment
+
+from nlp.audit import REASONS, Verdict
+from nlp.errors import InputError
+from nlp.model import Prediction
+from nlp.records import INDICATOR_COLUMNS, Indicator, indicator_row
+from nlp.tables import AUDIT_COLUMNS, PREDICTION_COLUMNS, append_sheet, write_rows
+from nlp.taxonomy import label_name
+
+__all__ = ["AuditRow", "audit_rows", "department_rates", "write_audit", "chart_png", "setup_fonts"]
+
+FLAG_COLUMNS = (
+    "flag_score",
+    "department",
+    "project",
+    "name",
+    "annual_value",
+    "declared_l1",
+    "declared_l2",
+    "declared_code",
+    "suggested_code",
+    "suggested_name",
+    "flag_reasons",
+    "reason_text",
+    "explanation",
+    "doc",
+    "line",
+)
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    indicator: Indicator
+    prediction: Prediction
+    verdict: Verdict
+
+    def as_dict(self) -> dict[str, Any]:
+        p, v = self.prediction, self.verdict
+        return {
+            **indicator_row(self.indicator),
+            "pred_l1": p.l1,
+            "pred_l2": p.l2,
+            "pred_code": p.code,
+            "confidence": round(p.confidence, 4),
+            "top3": p.top3,
+            "flagged": v.flagged,
+            "flag_reasons": ";".join(v.reasons),
+            "suggested_code": v.suggested_code,
+            "suggested_name": label_name(v.suggested_code),
+            "flag_score": v.score,
+            "explanation": v.explanation,
+            "reason_text": v.reason_text,
+        }
+
+
+def audit_rows(
+    indicators: Sequence[Indicator], predictions: Sequence[Prediction], verdicts: Sequence[Verdict]
+) -> list[AuditRow]:
+    return [AuditRow(i, p, v) for i, p, v in zip(indicators, predictions, verdicts, strict=True)]
+
+
+def department_rates(rows: Sequence[AuditRow]) -> list[dict[str, Any]]:
+    """Per department: indicators, flags and the misplacement rate, highest rate first."""
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for row in rows:
+        department = row.indicator.department or "（未注明部门）"
+        counts[department][0] += 1
+        counts[department][1] += int(row.verdict.flagged)
+    table = [
+        {"department": d, "indicators": n, "flagged": f, "rate": round(f / n, 4) if n else 0.0}
+        for d, (n, f) in counts.items()
+    ]
+    return sorted(table, key=lambda r: (-r["rate"], r["department"]))
+
+
+def setup_fonts() -> None:
+    """Use a CJK font in charts when one is installed (Debian's fonts-noto-cjk), so labels are legible."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import font_manager, rcParams
+
+    available = {f.name for f in font_manager.fontManager.ttflist}
+    for family in ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Micro Hei", "Source Han Sans SC"):
+        if family in available:
+            rcParams["font.sans-serif"] = [family, "DejaVu Sans"]
+            break
+    rcParams["axes.unicode_minus"] = False
+
+
+def chart_png(rates: Sequence[dict[str, Any]]) -> bytes:
+    """A horizontal bar chart of misplacement rates per department, as PNG bytes."""
+    setup_fonts()
+    import matplotlib.pyplot as plt
+
+    shown = list(rates)[:20]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * max(len(shown), 2) + 1.2))
+    ax.barh(
+        [r["department"][:24] for r in shown][::-1], [r["rate"] * 100 for r in shown][::-1], color="#c0504d"
+    )
+    ax.set_xlabel("疑似错放比例 (%)")
+    ax.set_title("各部门疑似错放指标比例")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+_HTML = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>绩效指标错放审核报告</title>
+<style>
+body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:24px;color:#222}
+table{border-collapse:collapse;margin:8px 0 20px;width:100%}
+th,td{border:1px solid #ccc;padding:4px 8px;font-size:13px;vertical-align:top}
+th{background:#f3f3f3} .score{font-weight:bold;color:#b00} h2{margin-top:28px} .muted{color:#666}
+</style></head><body>
+<h1>绩效指标错放审核报告</h1>
+<p>共审核指标 <b id="total-indicators">{{ total }}</b> 个，疑似错放 <b id="flag-count">{{ flags|length }}</b> 个
+（阈值 {{ threshold }}）。<span class="muted">每条均附理由和建议类别，请逐条复核。</span></p>
+<h2>各部门错放比例</h2>
+<img alt="各部门错放比例" src="data:image/png;base64,{{ chart }}">
+<table><tr><th>部门</th><th>指标数</th><th>疑似错放</th><th>比例</th></tr>
+{% for r in rates %}<tr><td>{{ r.department }}</td><td>{{ r.indicators }}</td><td>{{ r.flagged }}</td>
+<td>{{ "%.1f"|format(r.rate * 100) }}%</td></tr>{% endfor %}</table>
+<h2>疑似错放指标（按部门、项目分组，按分数排序）</h2>
+{% for (department, project), items in groups %}
+<h3>{{ department }} · {{ project }}</h3>
+<table><tr><th>分数</th><th>指标</th><th>指标值</th><th>原填类别</th><th>建议类别</th><th>理由</th><th>说明</th></tr>
+{% for r in items %}<tr class="flag-row"><td class="score">{{ "%.2f"|format(r.flag_score) }}</td><td>{{ r.name }}</td>
+<td>{{ r.annual_value }}</td><td>{{ r.declared_l1 }} / {{ r.declared_l2 }}</td><td>{{ r.suggested_name }}</td>
+<td>{{ r.reason_text }}</td><td>{{ r.explanation }}</td></tr>{% endfor %}</table>
+{% endfor %}
+<h2>理由说明</h2><ul>{% for code, text in reasons %}<li><code>{{ code }}</code>：{{ text }}</li>{% endfor %}</ul>
+</body></html>
+"""
+
+
+def write_audit(rows: Sequence[AuditRow], path: Path, *, threshold: float) -> int:
+    """Write the audit report; returns the number of flags written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    flags = sorted((r.as_dict() for r in rows if r.verdict.flagged), key=lambda d: -d["flag_score"])
+    everything = [r.as_dict() for r in rows]
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        write_rows(flags, FLAG_COLUMNS, path)
+    elif suffix == ".xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        sheet.title = "flags"
+        append_sheet(sheet, flags, FLAG_COLUMNS)
+        append_sheet(
+            book.create_sheet("indicators"),
+            everything,
+            [*INDICATOR_COLUMNS, *PREDICTION_COLUMNS, *AUDIT_COLUMNS],
+        )
+        append_sheet(
+            book.create_sheet("departments"),
+            department_rates(rows),
+            ["department", "indicators", "flagged", "rate"],
+        )
+        book.save(path)
+    elif suffix in (".html", ".htm"):
+        path.write_text(render_html(rows, flags, threshold=threshold), encoding="utf-8")
+    else:
+        raise InputError("E006", path=path, suffix=suffix)
+    return len(flags)
+
+
+def render_html(rows: Sequence[AuditRow], flags: Sequence[dict[str, Any]], *, threshold: float) -> str:
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for flag in flags:
+        grouped[(flag["department"] or "（未注明部门）", flag["project"])].append(flag)
+    groups = sorted(grouped.items(), key=lambda kv: -max(f["flag_score"] for f in kv[1]))
+    rates = department_rates(rows)
+    template = Environment(autoescape=True).from_string(_HTML)
+    return template.render(
+        total=len(rows),
+        flags=flags,
+        threshold=threshold,
+        rates=rates,
+        groups=groups,
+        chart=base64.b64encode(chart_png(rates)).decode(),
+        reasons=sorted(REASONS.items()),
+    )
