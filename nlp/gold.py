@@ -75,19 +75,41 @@ def load_gold(path: Path | str) -> list[GoldRow]:
 
 
 def match_gold(indicators: Sequence[Indicator], gold: Iterable[GoldRow]) -> list[GoldRow | None]:
-    """The gold row of each indicator, or ``None``: by name + declared code, then + description."""
-    with_desc: dict[tuple[str, str, str], GoldRow] = {}
-    without_desc: dict[tuple[str, str], GoldRow] = {}
+    """The gold row of each indicator, or ``None``.
+
+    Candidates share name + declared code (+ description when the gold row has one); several gold rows
+    can share those and differ only in value ("满意度" with "＞95%" and "＞96%"), so the candidate whose
+    value is closest to the parsed one wins. Identical gold rows (the same indicator in several
+    projects) are handed out one per indicator, in document order, before any is reused.
+    """
+    used: set[int] = set()
+    candidates: dict[tuple[str, str, str], list[GoldRow]] = {}
     for row in gold:
-        key = gold_key(row.name, row.declared_code, row.description)
-        with_desc[key] = row
-        without_desc.setdefault(key[:2], row)
+        candidates.setdefault(gold_key(row.name, row.declared_code, row.description), []).append(row)
     matched: list[GoldRow | None] = []
     for ind in indicators:
         key = gold_key(ind.name, ind.declared_code, ind.description)
-        row = with_desc.get(key) or with_desc.get((key[0], key[1], "")) or without_desc.get(key[:2])
-        matched.append(row)
+        rows = candidates.get(key) or candidates.get((key[0], key[1], ""))
+        if not rows:
+            rows = next((r for k, r in candidates.items() if k[:2] == key[:2]), None)
+        if not rows:
+            matched.append(None)
+            continue
+        values = {_norm(ind.annual_value), _norm(ind.cycle_value)} - {""}
+        best = max(rows, key=lambda r: (_value_similarity(_norm(r.value), values), id(r) not in used))
+        used.add(id(best))
+        matched.append(best)
     return matched
+
+
+def _value_similarity(gold_value: str, values: set[str]) -> float:
+    from difflib import SequenceMatcher
+
+    if not values:
+        return 0.0
+    if gold_value in values:
+        return 2.0
+    return max(SequenceMatcher(None, gold_value, v).ratio() for v in values)
 
 
 def placement_status(declared: str, row: GoldRow) -> str:

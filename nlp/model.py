@@ -247,7 +247,12 @@ class TextFeatures(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "union_")
-        return self.union_.get_feature_names_out()
+        names = [
+            f"{group}__{token}"
+            for group, pipe in self.union_.transformer_list
+            for token in pipe[-1].get_feature_names_out()
+        ]
+        return np.asarray(names, dtype=object)
 
 
 def build_pipeline(*, family: str = "logreg", C: float = 4.0) -> Pipeline:

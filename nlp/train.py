@@ -221,7 +221,8 @@ def oof_probabilities(
         for i, p in zip(test_idx, proba, strict=True):
             full = np.zeros(len(classes))
             for c, value in zip(fold_classes, p, strict=True):
-                full[classes.index(c)] = value
+                if c in classes:
+                    full[classes.index(c)] = value
             out[corpus_examples[i].row] = [round(float(v), 5) for v in full]
     return out
 

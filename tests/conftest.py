@@ -30,3 +30,20 @@ def fixtures_dir() -> Path:
 def seed_paths() -> dict[str, Path]:
     """The five seed documents by their 3-digit prefix."""
     return {p.name[:3]: p for p in sorted(RAW.glob("*.txt"))}
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model trained once per test session from the corpus, in a temporary folder."""
+    from nlp.train import train
+
+    path = tmp_path_factory.mktemp("model") / "zhibiao.joblib"
+    train(corpus=CORPUS, path=path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def bundle(model_path: Path):  # type: ignore[no-untyped-def]
+    from nlp.model import load_model
+
+    return load_model(model_path)
