@@ -12,8 +12,18 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-QUERIES = ["资金到位率", "补贴发放人数", "服务对象满意度", "补助发放及时率", "维护社会稳定", "设备故障率",
-           "城镇新增就业人数", "人均培训成本", "长效机制健全", "举办招聘会数量"]
+QUERIES = [
+    "资金到位率",
+    "补贴发放人数",
+    "服务对象满意度",
+    "补助发放及时率",
+    "维护社会稳定",
+    "设备故障率",
+    "城镇新增就业人数",
+    "人均培训成本",
+    "长效机制健全",
+    "举办招聘会数量",
+]
 
 
 def main() -> None:
@@ -26,8 +36,10 @@ def main() -> None:
         started = time.perf_counter()
         subprocess.run([zhibiao, "suggest", "资金到位率"], check=True, capture_output=True)
         cold.append(time.perf_counter() - started)
-    print(f"cold start `zhibiao suggest 资金到位率`: median {statistics.median(cold):.2f} s "
-          f"(runs {', '.join(f'{c:.2f}' for c in cold)}); target < 3 s")
+    print(
+        f"cold start `zhibiao suggest 资金到位率`: median {statistics.median(cold):.2f} s "
+        f"(runs {', '.join(f'{c:.2f}' for c in cold)}); target < 3 s"
+    )
 
     started = time.perf_counter()
     bundle = ensure_model()
@@ -39,8 +51,10 @@ def main() -> None:
         suggest(bundle, query, value="100%")
         timings.append((time.perf_counter() - started) * 1000)
     timings.sort()
-    print(f"warm suggest (with reason): median {statistics.median(timings):.2f} ms, "
-          f"p95 {timings[int(0.95 * len(timings))]:.2f} ms, max {timings[-1]:.2f} ms; target < 20 ms")
+    print(
+        f"warm suggest (with reason): median {statistics.median(timings):.2f} ms, "
+        f"p95 {timings[int(0.95 * len(timings))]:.2f} ms, max {timings[-1]:.2f} ms; target < 20 ms"
+    )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ their own they do not flag, because the indicator may still sit in the right cat
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,7 +22,16 @@ import numpy as np
 from nlp.model import Bundle, Prediction, predict_proba, process_proba
 from nlp.records import Indicator
 from nlp.segment import parse_value
-from nlp.taxonomy import CUES, LEAF_NAMES, LEAVES, PROCESS, belongs, label_name, normalise_label
+from nlp.taxonomy import (
+    CUES,
+    LEAF_NAMES,
+    LEAVES,
+    PROCESS,
+    PROCESS_PATTERN,
+    belongs,
+    label_name,
+    normalise_label,
+)
 
 __all__ = ["Verdict", "REASONS", "NOTES", "DEFAULT_THRESHOLD", "audit", "confident_thresholds"]
 
@@ -48,11 +56,6 @@ _SATISFACTION = ("满意度", "满意率", "认可度", "认可率", "好评率"
 _TIME_WORDS = CUES["13"] + ("年底", "月底", "日前", "季度", "每月", "每年", "天", "日内", "时间")
 _COUNT_NAME = ("人数", "人次", "次数", "数量", "宗数", "场次", "件数", "户数")
 _MEASURABLE = ("11", "12", "13", "14")
-# Budget execution, fund arrival and spending compliance written out (TAXONOMY.md §4, §6).
-_PROCESS_PATTERN = re.compile(
-    r"预算.{0,4}(执行|完成)|资金.{0,3}(执行|到位|实际支出|支出|下达|拨付|到账)|支出的?(合规|相关)"
-    r"|政府采购率|经费.{0,2}支付|支付合规|资金.{0,2}(按时|及时)"
-)
 # Rules name the reason before the model does when both point the same way.
 _PRIORITY = {"process_item": 3, "satisfaction_misplaced": 4, "l2_not_in_l1": 2, "category_mismatch": 1}
 
@@ -153,7 +156,7 @@ def _verdict(
     # Each piece of evidence gets a strength on one scale; DEFAULT_THRESHOLD (0.5) is where a flag is
     # right about 85% of the time on the seed gold, out of fold.
     process = max(0.0, min(1.0, pr - 0.2))
-    if _PROCESS_PATTERN.search(name):
+    if PROCESS_PATTERN.search(name):
         process = max(process, 0.9)  # TAXONOMY.md §4: flag them as process items whatever their slot
     if process > 0:
         candidates.append((process, PROCESS, "process_item"))
@@ -201,7 +204,8 @@ def _verdict(
     score, suggested, reason = max(candidates, key=lambda c: (round(c[0], 2), _PRIORITY[c[2]]))
     if "timeliness_without_time" in reasons and reason == "category_mismatch":
         score = min(1.0, score + 0.15)
-    flagged = score >= threshold and suggested != declared
+    # A 二级 under the wrong 一级 is misplaced even when the 二级 itself is right.
+    flagged = score >= threshold and (suggested != declared or reason == "l2_not_in_l1")
     all_reasons = tuple(dict.fromkeys([r for _, _, r in sorted(candidates, reverse=True)] + reasons))
     explanation = _explain(ind, reason, suggested, score, proba)
     return Verdict(flagged, all_reasons, suggested, round(float(score), 4), explanation)

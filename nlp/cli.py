@@ -83,13 +83,15 @@ def cmd_suggest(args: argparse.Namespace) -> int:
                          top=args.top)
     if args.json:
         print(json.dumps({"code": prediction.code, "l1": prediction.l1, "l2": prediction.l2,
-                          "confidence": prediction.confidence, "top": prediction.top,
+                          "confidence": prediction.confidence, "top": prediction.top, "process": prediction.process,
                           "reason": prediction.reason}, ensure_ascii=False))
         return 0
     print(f"{args.text}" + (f"（{args.value}）" if args.value else ""))
     for code, probability in prediction.top:
         print(f"  {code} {LEAF_NAMES[code]:<10} {probability:6.1%}")
     print(f"依据：{prediction.reason}")
+    if prediction.process >= 0.5:
+        print(f"注意：疑似过程指标（预算执行/资金到位/支出合规类，{prediction.process:.0%}），不是绩效产出或效益，建议剔除。")
     return 0
 
 
@@ -98,7 +100,10 @@ def _indicator_rows(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from nlp.parse import iter_files, parse_file
     from nlp.tables import is_indicator_table, read_rows, rows_to_indicators
 
-    indicators, passthrough, columns, problems = [], [], [], []
+    indicators: list = []
+    passthrough: list[dict[str, str] | None] = []
+    columns: list[str] = []
+    problems: list[str] = []
     for path in iter_files(args.paths):
         if path.suffix.lower() in (".csv", ".xlsx", ".jsonl"):
             try:

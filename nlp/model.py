@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import platform
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -72,6 +73,8 @@ class Prediction:
     confidence: float
     top: tuple[tuple[str, float], ...]
     reason: str
+    #: Probability that this is a process item (budget execution, fund arrival…), not an indicator.
+    process: float = 0.0
 
     @property
     def top3(self) -> str:
@@ -119,6 +122,9 @@ def value_analyzer(pair: tuple[str, str]) -> list[str]:
     return value_tokens(parse_value(value, name=name))
 
 
+_TRAILING_NOTE = re.compile(r"[（(][^（()）]*[)）]$")
+
+
 def _cue_hits(text: str) -> list[str]:
     hits = [code for code, words in CUES.items() for word in words if word in text]
     if any(word in text for word in PROCESS_CUES):
@@ -133,7 +139,8 @@ def cue_analyzer(row: tuple[str, str, str]) -> list[str]:
     tokens = [f"N:{code}" for code in _cue_hits(name)]
     tokens += [f"D:{code}" for code in _cue_hits(description)]
     tokens += [f"V:{code}" for code in _cue_hits(value)]
-    compact = "".join(name.split()).rstrip("（）()%")
+    # A trailing parenthetical ("（律师服务费）", "（%）") is a note, not the head of the phrase.
+    compact = _TRAILING_NOTE.sub("", "".join(name.split())).rstrip("%") or "".join(name.split())
     for width in (1, 2, 3):
         if len(compact) >= width:
             tokens.append(f"END{width}:{compact[-width:]}")
@@ -264,7 +271,9 @@ def build_pipeline(*, family: str = "logreg", C: float = 4.0) -> Pipeline:
 
     classifiers: dict[str, Any] = {
         "logreg": LogisticRegression(C=C, max_iter=3000, class_weight="balanced"),
-        "svm": CalibratedClassifierCV(LinearSVC(C=C / 8, class_weight="balanced"), cv=2, method="sigmoid"),
+        "svm": CalibratedClassifierCV(
+            LinearSVC(C=C / 8, class_weight="balanced", random_state=0), cv=2, method="sigmoid"
+        ),
         "nb": ComplementNB(alpha=0.3),
         "sgd": SGDClassifier(loss="modified_huber", alpha=1e-4, class_weight="balanced", random_state=0),
     }
@@ -311,8 +320,7 @@ def predict_proba(bundle: Bundle, rows: Sequence[tuple[str, str, str]]) -> np.nd
 def _explain(bundle: Bundle, row: tuple[str, str, str], code: str, *, n: int = 3) -> str:
     """The features that pushed ``code`` up the most, in words a reviewer can read."""
     features: TextFeatures = bundle.pipe.named_steps["features"]
-    clf = bundle.pipe.named_steps["clf"]
-    coef = getattr(clf, "coef_", None)
+    coef = _coefficients(bundle.pipe.named_steps["clf"])
     if coef is None:
         return ""
     x = features.transform([row])
@@ -332,6 +340,16 @@ def _explain(bundle: Bundle, row: tuple[str, str, str], code: str, *, n: int = 3
     return "；".join(parts)
 
 
+def _coefficients(clf: Any) -> np.ndarray | None:
+    """Linear weights per class; for a calibrated SVM, the mean over its calibration folds."""
+    if hasattr(clf, "coef_"):
+        return np.asarray(clf.coef_)
+    folds = getattr(clf, "calibrated_classifiers_", None)
+    if folds:
+        return np.mean([np.asarray(fold.estimator.coef_) for fold in folds], axis=0)
+    return None
+
+
 _NAMES_CACHE: dict[int, np.ndarray] = {}
 
 
@@ -343,6 +361,38 @@ def _feature_names(bundle: Bundle) -> np.ndarray:
 
 
 _CUE_WORDS = {"N": "名称", "D": "描述", "V": "指标值"}
+_KIND_WORDS = {
+    "percent": "百分比",
+    "count": "数量（带计数单位）",
+    "money": "金额",
+    "duration": "时长",
+    "deadline": "完成时限",
+    "ratio": "比例",
+    "number": "数字",
+    "qualitative": "定性描述",
+    "repeat": "照抄指标名称",
+    "text": "文字",
+    "empty": "空",
+}
+_FLAG_WORDS = {
+    "HAS_NUMBER": "指标值含数字",
+    "DEADLINE": "指标值含时间要求",
+    "VAGUE": "指标值模糊",
+    "PCT_HIGH": "指标值为高百分比（≥90%）",
+    "PCT_LOW": "指标值为低百分比（≤10%）",
+    "ZERO": "指标值为0",
+}
+
+
+def _value_words(token: str) -> str:
+    key, _, value = token.partition("=")
+    if key == "KIND":
+        return f"指标值为{_KIND_WORDS.get(value, value)}"
+    if key == "UNIT":
+        return f"指标值单位「{value}」"
+    if key == "CMP":
+        return f"指标值比较符「{value}」"
+    return _FLAG_WORDS.get(token, f"指标值特征 {token}")
 
 
 def _readable(feature: str) -> str:
@@ -355,7 +405,7 @@ def _readable(feature: str) -> str:
     if group == "desc":
         return f"描述含「{token.strip()}」" if len(token.strip()) >= 2 else ""
     if group == "value":
-        return f"指标值特征 {token}"
+        return _value_words(token)
     if group == "cues":
         if token.startswith("END"):
             return f"名称以「{token.split(':', 1)[1]}」结尾"
@@ -381,9 +431,18 @@ def suggest(
     >>> suggest(bundle, "补助发放及时率", value="100%").l2  # doctest: +SKIP
     '时效指标'
     """
+    from dataclasses import replace
+
+    from nlp.taxonomy import PROCESS_PATTERN
+
     row = (name, description, value)
     proba = predict_proba(bundle, [row])[0]
-    return _prediction(bundle, row, proba, scheme=scheme, top=top, explain=True)
+    process = float(process_proba(bundle, [row])[0])
+    if PROCESS_PATTERN.search(name):
+        process = max(process, 0.9)
+    return replace(
+        _prediction(bundle, row, proba, scheme=scheme, top=top, explain=True), process=round(process, 4)
+    )
 
 
 def _prediction(

@@ -34,6 +34,9 @@ __all__ = [
     "detect_scheme",
     "belongs",
     "label_name",
+    "CUES",
+    "PROCESS_CUES",
+    "PROCESS_PATTERN",
 ]
 
 TAXONOMY_VERSION = "2024.1"
@@ -525,4 +528,11 @@ PROCESS_CUES: tuple[str, ...] = (
     "资金按时",
     "资金在规定时间",
     "资金发放及时",
+)
+
+# The same, written out as a pattern: strong enough to flag on its own (TAXONOMY.md §4: "flag them as
+# process items whatever their slot").
+PROCESS_PATTERN = re.compile(
+    r"预算.{0,4}(执行|完成)|资金.{0,3}(执行|到位|实际支出|支出|下达|拨付|到账)|支出的?(合规|相关)"
+    r"|政府采购率|经费.{0,2}支付|支付合规|资金.{0,2}(按时|及时)"
 )

@@ -141,8 +141,8 @@ def gold_items(indicators: Sequence[Indicator], gold: Sequence[GoldRow]) -> list
     for row in gold:
         if row.gold_code not in LEAVES:
             continue
-        ind = parsed.get(id(row))
-        value = ind.value if ind is not None else row.value
+        found = parsed.get(id(row))
+        value = found.value if found is not None else row.value
         items.append(GoldItem((row.name, row.description, value), row))
     return items
 
@@ -252,7 +252,7 @@ def train(
         row: p[0] for row, p in oof_probabilities(pr_examples, family="process", classes=(PROCESS,)).items()
     }
     digest = corpus_digest([*(corpus / "raw").glob("*"), *(corpus / "gold").glob("*.csv")])
-    meta = {
+    meta: dict[str, Any] = {
         "created": _now(),
         "family": family,
         "n_train": len(examples),

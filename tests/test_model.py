@@ -28,7 +28,9 @@ from nlp.taxonomy import LEAVES
     ],
     ids=lambda v: v if isinstance(v, str) else "",
 )
-def test_suggest_puts_textbook_indicators_in_their_category(bundle, name: str, value: str, acceptable: set) -> None:
+def test_suggest_puts_textbook_indicators_in_their_category(
+    bundle, name: str, value: str, acceptable: set
+) -> None:
     prediction = suggest(bundle, name, value=value)
     assert prediction.code in acceptable, prediction
     assert prediction.reason, "every suggestion carries its reason"
@@ -45,8 +47,17 @@ def test_prediction_gives_first_level_by_scheme(bundle) -> None:
 
 
 def test_classify_never_reads_the_declared_category(bundle) -> None:
-    base = dict(doc="d", department="", project="p", goal="", budget=None, scheme="classic", name="服务对象满意度",
-                annual_value="≥95%", line=1)
+    base = dict(
+        doc="d",
+        department="",
+        project="p",
+        goal="",
+        budget=None,
+        scheme="classic",
+        name="服务对象满意度",
+        annual_value="≥95%",
+        line=1,
+    )
     a = Indicator(declared_l1="效益指标", declared_l2="生态效益指标", declared_code="23", **base)
     b = Indicator(declared_l1="满意度指标", declared_l2="服务对象满意度指标", declared_code="31", **base)
     pa, pb = classify(bundle, [a, b])
@@ -82,9 +93,14 @@ def test_saved_model_predicts_identically_in_a_fresh_process(model_path: Path, b
     assert there == [tuple(top) for top in here]
 
 
-def test_model_from_another_scikit_learn_is_refused_with_how_to_retrain(model_path: Path, tmp_path: Path) -> None:
+def test_model_from_another_scikit_learn_is_refused_with_how_to_retrain(
+    model_path: Path, tmp_path: Path
+) -> None:
     payload = joblib.load(model_path)
-    payload["meta"] = {**payload["meta"], "versions": {**payload["meta"]["versions"], "scikit-learn": "0.0.1"}}
+    payload["meta"] = {
+        **payload["meta"],
+        "versions": {**payload["meta"]["versions"], "scikit-learn": "0.0.1"},
+    }
     foreign = tmp_path / "old.joblib"
     joblib.dump(payload, foreign)
     with pytest.raises(ModelError, match=r"E011.*scikit-learn 0\.0\.1.*zhibiao train"):
