@@ -386,7 +386,10 @@ def test_pdf_and_word_files_go_to_the_formats_reader(tmp_path: Path, monkeypatch
 def test_pdf_without_the_formats_reader_is_reported_not_supported_yet(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import nlp
+
     monkeypatch.setitem(sys.modules, "nlp.formats", None)  # importing it now raises ImportError
+    monkeypatch.delattr(nlp, "formats", raising=False)  # …even when another test imported it already
     (tmp_path / "plan.pdf").write_bytes(b"%PDF-1.4")
     doc = parse_file(tmp_path / "plan.pdf")
     assert doc.layout == "error"
