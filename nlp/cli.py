@@ -47,7 +47,7 @@ def _bundle(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from nlp.model import ensure_model
 
     model = Path(args.model) if getattr(args, "model", None) else None
-    return ensure_model(path=model)
+    return ensure_model(path=model, warm_up=False)  # one-shot commands load lazily
 
 
 def cmd_train(args: argparse.Namespace) -> int:

@@ -46,6 +46,10 @@ __all__ = [
     "classify",
     "predict_proba",
     "process_proba",
+    "score_rows",
+    "RowScores",
+    "transform_rows",
+    "CHUNK_ROWS",
     "build_process_pipeline",
     "load_model",
     "save_model",
@@ -125,9 +129,37 @@ def value_analyzer(pair: tuple[str, str]) -> list[str]:
 _TRAILING_NOTE = re.compile(r"[（(][^（()）]*[)）]$")
 
 
+def _cue_index() -> dict[str, tuple[tuple[str, str], ...]]:
+    """Cue words by their first character (process cues under code ``PR``), built once."""
+    global _CUE_INDEX
+    if _CUE_INDEX is None:
+        index: dict[str, list[tuple[str, str]]] = {}
+        for code, words in [*CUES.items(), ("PR", PROCESS_CUES)]:
+            for word in words:
+                index.setdefault(word[:1], []).append((code, word))
+        _CUE_INDEX = {first: tuple(pairs) for first, pairs in index.items()}
+    return _CUE_INDEX
+
+
+_CUE_INDEX: dict[str, tuple[tuple[str, str], ...]] | None = None
+
+
 def _cue_hits(text: str) -> list[str]:
-    hits = [code for code, words in CUES.items() for word in words if word in text]
-    if any(word in text for word in PROCESS_CUES):
+    """One code per cue word found in ``text`` (a code repeats when several of its words are there);
+    ``PR`` once if any process cue is there."""
+    # Only words whose first character occurs in the text can occur in it: ~200 substring tests per
+    # text become a handful (this runs for every distinct row).
+    index = _cue_index()
+    hits: list[str] = []
+    process = False
+    for first in set(text):
+        for code, word in index.get(first, ()):
+            if word in text:
+                if code != "PR":
+                    hits.append(code)
+                else:
+                    process = True
+    if process:
         hits.append("PR")
     return hits
 
@@ -250,7 +282,7 @@ class TextFeatures(TransformerMixin, BaseEstimator):
 
     def transform(self, rows: Sequence[tuple[str, str, str]]) -> sparse.csr_matrix:
         check_is_fitted(self, "union_")
-        return sparse.csr_matrix(self.union_.transform(list(rows)))
+        return transform_rows(self, rows)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "union_")
@@ -260,6 +292,91 @@ class TextFeatures(TransformerMixin, BaseEstimator):
             for token in pipe[-1].get_feature_names_out()
         ]
         return np.asarray(names, dtype=object)
+
+
+# The union's transform, reproduced step for step but with each analyzer run once per row and shared:
+# the classifier and the process detector both tokenise the same rows with the same analyzers (jieba
+# words, character n-grams, value and cue tokens), and only their vocabularies and weights differ.
+# ``test_model.py`` pins the result to ``union_.transform`` bit for bit.
+
+Analyses = dict[tuple[Any, ...], list[Any]]
+
+
+def _analysis_key(select: Any, vectorizer: TfidfVectorizer) -> tuple[Any, ...]:
+    """What decides the tokens a vectorizer sees: equal keys, equal tokens for the same rows."""
+    params = vectorizer.get_params()
+    names = ("analyzer", "tokenizer", "preprocessor", "ngram_range", "lowercase", "strip_accents",
+             "token_pattern", "input", "encoding", "decode_error")  # fmt: skip
+    stop = params["stop_words"]
+    return (select, *(params[name] for name in names), tuple(stop) if isinstance(stop, list) else stop)
+
+
+def _shareable(pipe: Any) -> bool:
+    return (
+        isinstance(pipe, Pipeline)
+        and len(pipe) == 2
+        and isinstance(pipe[0], FunctionTransformer)
+        and pipe[0].func is not None
+        and not pipe[0].kw_args
+        and type(pipe[-1]) is TfidfVectorizer
+    )
+
+
+def _counts(tokens: Sequence[Sequence[str]], vectorizer: TfidfVectorizer) -> Any:
+    """The count matrix ``CountVectorizer._count_vocab`` builds for these tokens (vocabulary fixed)."""
+    vocabulary = vectorizer.vocabulary_
+    indices: list[int] = []
+    values: list[int] = []
+    indptr = [0]
+    for doc in tokens:
+        counter: dict[int, int] = {}
+        for token in doc:
+            j = vocabulary.get(token)
+            if j is not None:
+                counter[j] = counter.get(j, 0) + 1
+        indices.extend(counter)
+        values.extend(counter.values())
+        indptr.append(len(indices))
+    matrix = sparse.csr_array(
+        (
+            np.asarray(values, dtype=np.intc),
+            np.asarray(indices, dtype=np.int32),
+            np.asarray(indptr, np.int32),
+        ),
+        shape=(len(indptr) - 1, len(vocabulary)),
+        dtype=vectorizer.dtype,
+    )
+    matrix.sort_indices()
+    if vectorizer.binary:
+        matrix.data.fill(1)
+    return matrix
+
+
+def transform_rows(
+    features: TextFeatures, rows: Sequence[tuple[str, str, str]], analyses: Analyses | None = None
+) -> sparse.csr_matrix:
+    """``features.transform(rows)``; pass the same ``analyses`` dict to several fitted TextFeatures to
+    tokenise each row once for all of them."""
+    analyses = {} if analyses is None else analyses
+    rows = list(rows)
+    union = features.union_
+    weights = union.transformer_weights or {}
+    blocks = []
+    for name, pipe in union.transformer_list:
+        if not _shareable(pipe):
+            block = pipe.transform(rows)  # not the select -> vectorizer shape: no shortcut
+            weight = weights.get(name)
+            blocks.append(block if weight is None else block * weight)
+            continue
+        select, vectorizer = pipe[0].func, pipe[-1]
+        key = _analysis_key(select, vectorizer)
+        if key not in analyses:
+            analyze = vectorizer.build_analyzer()
+            analyses[key] = [analyze(doc) for doc in select(rows)]
+        block = vectorizer._tfidf.transform(_counts(analyses[key], vectorizer), copy=False)
+        weight = weights.get(name)
+        blocks.append(block if weight is None else block * weight)
+    return sparse.csr_matrix(sparse.hstack(blocks).tocsr())
 
 
 def build_pipeline(*, family: str = "logreg", C: float = 4.0) -> Pipeline:
@@ -297,47 +414,128 @@ def process_proba(bundle: Bundle, rows: Sequence[tuple[str, str, str]]) -> np.nd
     """Probability that each row is a process item, not a performance indicator."""
     if bundle.process_pipe is None or not rows:
         return np.zeros(len(rows))
-    unique = list(dict.fromkeys(rows))
-    classes = [str(c) for c in bundle.process_pipe.classes_]
-    proba = bundle.process_pipe.predict_proba(unique)[:, classes.index("PR")]
-    index = {row: i for i, row in enumerate(unique)}
-    return proba[[index[row] for row in rows]]
+    return score_rows(bundle, rows, classes=False, explain=False).process
 
 
 # --------------------------------------------------------------------------------------- prediction
 
 
+#: Distinct rows analysed at a time: their tokens stay in memory only while the chunk is scored.
+CHUNK_ROWS = 4096
+
+
+@dataclass(frozen=True)
+class RowScores:
+    """What the models say about rows: class probabilities (``bundle.classes`` order), the probability
+    of a process item, and the reason for the top class ("" where not asked for)."""
+
+    proba: np.ndarray
+    process: np.ndarray
+    reasons: tuple[str, ...]
+
+    def take(self, positions: Sequence[int] | np.ndarray) -> RowScores:
+        """The scores of the rows at ``positions``, in that order."""
+        positions = np.asarray(positions, dtype=np.intp)
+        reasons = tuple(self.reasons[i] for i in positions) if self.reasons else ()
+        return RowScores(self.proba[positions], self.process[positions], reasons)
+
+
 def predict_proba(bundle: Bundle, rows: Sequence[tuple[str, str, str]]) -> np.ndarray:
     """Class probabilities (columns in ``bundle.classes`` order) for each distinct row, computed once."""
+    return score_rows(bundle, rows, process=False, explain=False).proba
+
+
+def _pipe_proba(pipe: Pipeline, x: Any) -> np.ndarray:
+    """The pipeline's probabilities for rows whose TextFeatures matrix is ``x``."""
+    for _, step in pipe.steps[1:-1]:
+        x = step.transform(x)
+    return np.asarray(pipe.steps[-1][1].predict_proba(x))
+
+
+def _features(pipe: Pipeline, rows: list[tuple[str, str, str]], analyses: Analyses) -> Any:
+    features = pipe.steps[0][1]
+    if isinstance(features, TextFeatures):
+        return transform_rows(features, rows, analyses)
+    return features.transform(rows)
+
+
+def score_rows(
+    bundle: Bundle,
+    rows: Sequence[tuple[str, str, str]],
+    *,
+    classes: bool = True,
+    process: bool = True,
+    explain: bool = True,
+) -> RowScores:
+    """Class probabilities, process-item probability and reasons for each row.
+
+    Each distinct row is scored once, in chunks of ``CHUNK_ROWS`` (memory stays bounded), and the
+    classifier, its explanation and the process detector share one tokenisation of it. A part not
+    asked for comes back as zeros (or no reasons).
+
+    >>> scores = score_rows(bundle, [("资金到位率", "", "100%")] * 2)  # doctest: +SKIP
+    >>> scores.proba.shape, float(scores.process[0]) > 0.5  # doctest: +SKIP
+    ((2, 9), True)
+    """
     unique = list(dict.fromkeys(rows))
-    if not unique:
-        return np.zeros((0, len(bundle.classes)))
-    proba = bundle.pipe.predict_proba(unique)
+    proba = np.zeros((len(unique), len(bundle.classes)))
+    pr = np.zeros(len(unique))
+    reasons: list[str] = []
+    detector = bundle.process_pipe if process else None
+    column = [str(c) for c in detector.classes_].index("PR") if detector is not None else 0
+    explain = explain and classes
+    for start in range(0, len(unique), CHUNK_ROWS):
+        chunk = unique[start : start + CHUNK_ROWS]
+        analyses: Analyses = {}
+        if classes:
+            x = _features(bundle.pipe, chunk, analyses)
+            chunk_proba = _pipe_proba(bundle.pipe, x)
+            proba[start : start + len(chunk)] = chunk_proba
+            if explain:
+                reasons += _reasons(bundle, x, np.argsort(-chunk_proba, axis=1)[:, 0])
+        if detector is not None:
+            pr[start : start + len(chunk)] = _pipe_proba(detector, _features(detector, chunk, analyses))[
+                :, column
+            ]
+    scores = RowScores(proba, pr, tuple(reasons))
+    if len(unique) == len(rows):  # all distinct: already in order
+        return scores
     index = {row: i for i, row in enumerate(unique)}
-    return proba[[index[row] for row in rows]]
+    return scores.take([index[row] for row in rows])
 
 
 def _explain(bundle: Bundle, row: tuple[str, str, str], code: str, *, n: int = 3) -> str:
     """The features that pushed ``code`` up the most, in words a reviewer can read."""
-    features: TextFeatures = bundle.pipe.named_steps["features"]
+    x = bundle.pipe.named_steps["features"].transform([row])
+    return _reasons(bundle, x, np.array([bundle.classes.index(code)]), n=n)[0]
+
+
+def _reasons(bundle: Bundle, x: Any, tops: np.ndarray, *, n: int = 3) -> list[str]:
+    """For each row of the feature matrix ``x``, the ``n`` features that pushed class ``tops[i]`` up the
+    most (weight times value, against the mean over classes), as readable words."""
     coef = _coefficients(bundle.pipe.named_steps["clf"])
     if coef is None:
-        return ""
-    x = features.transform([row])
-    k = bundle.classes.index(code)
-    contributions = x.multiply(coef[k] - coef.mean(axis=0)).tocsr()
+        return [""] * x.shape[0]
+    x = sparse.csr_matrix(x)
+    lift = coef - coef.mean(axis=0)
+    # One multiplication for the whole chunk: each stored value times its feature's lift for the row's class.
+    contributions = x.data * lift[np.repeat(tops, np.diff(x.indptr)), x.indices]
     names = _feature_names(bundle)
-    order = np.argsort(-contributions.data)
-    parts: list[str] = []
-    seen: set[str] = set()
-    for i in order:
-        if contributions.data[i] <= 0 or len(parts) >= n:
-            break
-        label = _readable(names[contributions.indices[i]])
-        if label and label not in seen:
-            seen.add(label)
-            parts.append(label)
-    return "；".join(parts)
+    out = []
+    for i in range(x.shape[0]):
+        lo, hi = x.indptr[i], x.indptr[i + 1]
+        values, columns = contributions[lo:hi], x.indices[lo:hi]
+        parts: list[str] = []
+        seen: set[str] = set()
+        for j in np.argsort(-values):
+            if values[j] <= 0 or len(parts) >= n:
+                break
+            label = _readable(names[columns[j]])
+            if label and label not in seen:
+                seen.add(label)
+                parts.append(label)
+        out.append("；".join(parts))
+    return out
 
 
 def _coefficients(clf: Any) -> np.ndarray | None:
@@ -448,8 +646,16 @@ def suggest(
 def _prediction(
     bundle: Bundle, row: tuple[str, str, str], proba: np.ndarray, *, scheme: str, top: int, explain: bool
 ) -> Prediction:
-    classes = bundle.classes
     order = np.argsort(-proba)[: max(1, top)]
+    code = bundle.classes[order[0]]
+    return _make_prediction(
+        bundle.classes, proba, order, scheme, _explain(bundle, row, code) if explain else ""
+    )
+
+
+def _make_prediction(
+    classes: list[str], proba: np.ndarray, order: np.ndarray, scheme: str, reason: str
+) -> Prediction:
     code = classes[order[0]]
     return Prediction(
         code=code,
@@ -457,25 +663,43 @@ def _prediction(
         l2=LEAF_NAMES[code],
         confidence=float(proba[order[0]]),
         top=tuple((classes[i], round(float(proba[i]), 4)) for i in order),
-        reason=_explain(bundle, row, code) if explain else "",
+        reason=reason,
     )
 
 
-def classify(bundle: Bundle, indicators: Sequence[Indicator], *, explain: bool = True) -> list[Prediction]:
-    """Predict every indicator; each distinct (name, description, value) is computed once."""
+def classify(
+    bundle: Bundle, indicators: Sequence[Indicator], *, explain: bool = True, scores: RowScores | None = None
+) -> list[Prediction]:
+    """Predict every indicator; each distinct (name, description, value) is computed once.
+
+    ``scores`` (from :func:`score_rows`, one row per indicator) skips the computation: a batch that
+    cached its scores passes them in.
+    """
     rows = to_rows(indicators)
-    unique = list(dict.fromkeys(rows))
-    proba = predict_proba(bundle, unique) if unique else np.zeros((0, 0))
-    cache: dict[tuple[tuple[str, str, str], str], Prediction] = {}
+    index: dict[tuple[str, str, str], int] = {}
+    first: list[int] = []  # position of each distinct row's first occurrence
+    for position, row in enumerate(rows):
+        if row not in index:
+            index[row] = len(first)
+            first.append(position)
+    if scores is None:
+        scores = score_rows(bundle, list(index), process=False, explain=explain)
+    else:
+        scores = scores.take(first)
+    classes = bundle.classes
+    orders = np.argsort(-scores.proba, axis=1)[:, :3] if first else np.zeros((0, 3), dtype=np.intp)
+    reasons = scores.reasons if explain and scores.reasons else ("",) * len(first)
+    cache: dict[tuple[int, str], Prediction] = {}
     out: list[Prediction] = []
-    index = {row: i for i, row in enumerate(unique)}
     for ind, row in zip(indicators, rows, strict=True):
-        key = (row, ind.scheme)
-        if key not in cache:
-            cache[key] = _prediction(
-                bundle, row, proba[index[row]], scheme=ind.scheme, top=3, explain=explain
+        i = index[row]
+        key = (i, ind.scheme)
+        prediction = cache.get(key)
+        if prediction is None:
+            prediction = cache[key] = _make_prediction(
+                classes, scores.proba[i], orders[i], ind.scheme, reasons[i]
             )
-        out.append(cache[key])
+        out.append(prediction)
     return out
 
 
@@ -491,15 +715,20 @@ def corpus_digest(paths: Iterable[Path]) -> str:
 
 
 def library_versions() -> dict[str, str]:
-    import jieba
-    import sklearn
-    import spacy
+    """Versions the bundle depends on, read from package metadata (importing spaCy would cost a second)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "unknown"
 
     return {
         "python": platform.python_version(),
-        "scikit-learn": sklearn.__version__,
-        "jieba": getattr(jieba, "__version__", "unknown"),
-        "spacy": spacy.__version__,
+        "scikit-learn": installed("scikit-learn"),
+        "jieba": installed("jieba"),
+        "spacy": installed("spacy"),
         "numpy": np.__version__,
     }
 
@@ -556,7 +785,7 @@ def model_card(bundle: Bundle) -> str:
     return "\n".join(lines) + "\n"
 
 
-def load_model(path: Path | None = None) -> Bundle:
+def load_model(path: Path | None = None, *, warm_up: bool = True) -> Bundle:
     """Load a bundle this project wrote; refuse one built with another scikit-learn or jieba.
 
     Raises :class:`nlp.errors.ModelError` with the command that fixes it.
@@ -587,7 +816,8 @@ def load_model(path: Path | None = None) -> Bundle:
         meta=payload["meta"],
         process_pipe=payload.get("process_pipe"),
     )
-    warm(bundle)
+    if warm_up:
+        warm(bundle)
     return bundle
 
 
@@ -600,11 +830,15 @@ def warm(bundle: Bundle) -> None:
     _feature_names(bundle)
 
 
-def ensure_model(*, corpus: Path | None = None, path: Path | None = None) -> Bundle:
-    """Load the model, or train it from the corpus when there is none yet."""
+def ensure_model(*, corpus: Path | None = None, path: Path | None = None, warm_up: bool = True) -> Bundle:
+    """Load the model, or train it from the corpus when there is none yet.
+
+    ``warm_up=False`` skips building the value parser up front: right for a one-shot command, wrong for
+    a server.
+    """
     path = Path(path or DEFAULT_MODEL_PATH)
     if path.exists():
-        return load_model(path)
+        return load_model(path, warm_up=warm_up)
     from nlp.train import train
 
     return train(corpus=corpus or DEFAULT_CORPUS, path=path)
