@@ -1,0 +1,568 @@
+"""The review store: documents, indicators, the model's predictions and flags, clusters and decisions.
+
+SQLAlchemy 2 Core over SQLite (the embedded default, ``var/zhibiao.sqlite``) or PostgreSQL
+(``postgresql+psycopg://…``); the schema is created and upgraded by the Alembic migrations in
+``nlp/migrations`` whenever a store is opened. Every statement is built with SQLAlchemy, so values are
+always bound parameters.
+
+Indicators have a natural key (document, project, name, declared code, occurrence) so re-loading a
+document updates its rows in place; decisions are append-only (database triggers refuse UPDATE and
+DELETE) and survive any number of re-loads.
+
+>>> db = open_store("sqlite://")
+>>> reviewed_labels(db)
+[]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, delete, event, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+
+from nlp.errors import ZhibiaoError
+from nlp.records import Document, Indicator, Problem
+from nlp.schema import (
+    cluster_members,
+    clusters,
+    current_decisions,
+    decisions,
+    documents,
+    documents_in_store,
+    flags,
+    indicator_records,
+    indicators,
+    inserted_id,
+    metadata,
+    predictions,
+    projects,
+    reviewers,
+    settings,
+)
+
+__all__ = [
+    "Store",
+    "StoreError",
+    "Services",
+    "LoadReport",
+    "load_documents",
+    "ACTIONS",
+    "default_url",
+    "open_store",
+    "migrate",
+    "default_services",
+    "reviewed_labels",
+    "decision_agreement",
+    "rebuild_clusters",
+    "natural_key",
+    "get_setting",
+    "utcnow",
+    "metadata",
+]
+
+ROOT = Path(__file__).resolve().parents[1]
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+#: Decision actions (``undo`` withdraws the reviewer's own decision still in force).
+ACTIONS: tuple[str, ...] = ("accept", "keep", "choose", "process", "skip", "undo")
+
+
+class StoreError(ZhibiaoError):
+    """The store could not be opened, or a request to it was invalid."""
+
+
+def utcnow() -> datetime:
+    """Naive UTC time: SQLite keeps no time zone, so every timestamp in the store is UTC."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+# ----------------------------------------------------------------------------------------- opening
+
+
+def default_url() -> str:
+    """``$ZHIBIAO_DB`` if set, else the SQLite file ``var/zhibiao.sqlite`` under the working directory."""
+    return os.environ.get("ZHIBIAO_DB") or f"sqlite:///{Path('var') / 'zhibiao.sqlite'}"
+
+
+class Store:
+    """An open store: the engine plus short-lived transactions for reading and writing.
+
+    ``write()`` starts SQLite transactions with BEGIN IMMEDIATE: a transaction that read first and then
+    tries to write fails at once with "database is locked" instead of waiting, so writers take the
+    write lock up front and queue on the busy timeout.
+    """
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self.engine = engine
+        self.url = url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            conn.execution_options(zhibiao_write=True)
+            with conn.begin():
+                yield conn
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
+
+
+def _sqlite_engine(url: str) -> Engine:
+    memory = url in ("sqlite://", "sqlite:///:memory:")
+    # An in-memory database lives in one connection: share it (tests and doctests only).
+    extra: dict[str, Any] = {"poolclass": StaticPool} if memory else {}
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **extra)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Autocommit at the driver level: SQLAlchemy's "begin" event below issues BEGIN itself.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        for pragma in ("journal_mode=WAL", "busy_timeout=30000", "foreign_keys=ON", "synchronous=NORMAL"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("zhibiao_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def open_store(url: str | None = None, *, upgrade: bool = True) -> Store:
+    """Open (and by default create or migrate) the store at ``url``.
+
+    >>> open_store("sqlite://").is_sqlite
+    True
+    """
+    url = url or default_url()
+    try:
+        if url.startswith("sqlite"):
+            database = url.split("///", 1)[1] if "///" in url else ""
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            engine = _sqlite_engine(url)
+        else:
+            engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        db = Store(engine, url)
+        if upgrade:
+            migrate(db)
+        else:
+            with db.read() as conn:
+                conn.execute(select(func.count()).select_from(reviewers))
+    except (SQLAlchemyError, ImportError, ValueError, OSError) as exc:
+        detail = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+        raise StoreError("E060", url=_safe(url), detail=detail) from exc
+    return db
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparseable URL has no password we could hide
+        return url
+
+
+def migrate(db: Store, *, revision: str = "head") -> None:
+    """Bring the schema up to ``revision`` with the Alembic scripts shipped in ``nlp/migrations``."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with db.write() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+
+# ---------------------------------------------------------------------------------------- services
+
+
+@dataclass(frozen=True)
+class Services:
+    """The model, audit and clustering functions the store and the web call (injectable for tests).
+
+    ``classify(bundle, indicators) -> predictions``, ``audit(indicators, predictions, bundle=…) ->
+    verdicts``, ``find_clusters(documents, level=…) -> clusters`` for each of ``cluster_levels``, and
+    ``process(bundle, rows) -> probabilities`` that (name, description, value) rows are process items.
+    """
+
+    classify: Callable[..., list[Any]]
+    audit: Callable[..., list[Any]]
+    find_clusters: Callable[..., list[Any]] | None = None
+    cluster_levels: tuple[str, ...] = ("indicators",)
+    reasons: Mapping[str, str] = field(default_factory=dict)
+    process: Callable[..., Sequence[float]] | None = None
+
+
+def default_services() -> Services:
+    """The real ``nlp.model``, ``nlp.audit`` and ``nlp.cluster`` functions."""
+    from nlp import audit, model
+
+    find: Callable[..., list[Any]] | None = None
+    levels: tuple[str, ...] = ()
+    try:
+        cluster = importlib.import_module("nlp.cluster")
+        find = cluster.find_clusters
+        levels = tuple(cluster.LEVELS)
+    except ImportError:  # clustering is optional: without it the store simply has no clusters
+        pass
+    return Services(
+        classify=model.classify,
+        audit=audit.audit,
+        find_clusters=find,
+        cluster_levels=levels,
+        reasons=dict(audit.REASONS),
+        process=getattr(model, "process_proba", None),
+    )
+
+
+# ---------------------------------------------------------------------------------------- feedback
+
+
+def _as_store(db: Store | str) -> Store:
+    return db if isinstance(db, Store) else open_store(db)
+
+
+def reviewed_labels(db: Store | str) -> list[tuple[str, str, str, str]]:
+    """Training labels from reviewers: (name, description, value, code) of the decision in force per
+    indicator; ``code`` is the chosen leaf or ``"PR"``; skipped indicators give no label.
+
+    >>> reviewed_labels(open_store("sqlite://"))
+    []
+    """
+    current = current_decisions().subquery()
+    query = (
+        select(decisions.c.code_after, indicators)
+        .join(current, current.c.id == decisions.c.id)
+        .join(indicators, indicators.c.id == decisions.c.indicator_id)
+        .where(decisions.c.action != "skip", decisions.c.code_after != "")
+        .order_by(indicators.c.id)
+    )
+    with _as_store(db).read() as conn:
+        rows = conn.execute(query).all()
+    return [(row.name, row.description, row.annual_value or row.cycle_value, row.code_after) for row in rows]
+
+
+def decision_agreement(db: Store | str, bundle: Any, *, services: Services | None = None) -> dict[str, Any]:
+    """Agreement between reviewers' decisions in force and ``bundle`` (for ``zhibiao evaluate``), as
+    plain data: counts, rates, per-code tallies, reviewer-pair agreement, example disagreements.
+    See :func:`nlp.feedback.agreement`.
+    """
+    from nlp.feedback import agreement
+
+    return agreement(_as_store(db), bundle, services=services).as_dict()
+
+
+def natural_key(*parts: object) -> str:
+    """A fixed-width digest of a natural key, for unique indexes of bounded size."""
+    joined = "\x1f".join(str(part) for part in parts)
+    return hashlib.sha256(joined.encode("utf-8")).hexdigest()[:40]
+
+
+def get_setting(db: Store, key: str, default: Callable[[], str]) -> str:
+    """A value from the settings table, created from ``default()`` on first use (e.g. the cookie key)."""
+    with db.read() as conn:
+        value = conn.execute(select(settings.c.value).where(settings.c.key == key)).scalar()
+    if value is not None:
+        return str(value)
+    with db.write() as conn:
+        value = conn.execute(select(settings.c.value).where(settings.c.key == key)).scalar()
+        if value is None:
+            value = default()
+            conn.execute(settings.insert().values(key=key, value=value))
+    return str(value)
+
+
+# -------------------------------------------------------------------------------------------- load
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What one load did: indicators added, updated and retired, flags, clusters, decisions kept."""
+
+    documents: int
+    indicators: int
+    added: int
+    updated: int
+    retired: int
+    flagged: int
+    clusters: int
+    decisions_kept: int
+    model_version: str
+    problems: tuple[Problem, ...] = ()
+
+
+def load_documents(
+    db: Store,
+    documents: Sequence[Document],
+    *,
+    bundle: Any,
+    services: Services | None = None,
+    predictions: Sequence[Any] | None = None,
+    verdicts: Sequence[Any] | None = None,
+) -> LoadReport:
+    """Classify, audit and store parsed documents, then re-cluster everything in the store.
+
+    Pass ``predictions`` and ``verdicts`` (parallel to the documents' indicators) when they were already
+    computed. Re-loading a document updates its indicators in place (natural key: document, project,
+    name, declared code, occurrence); indicators it no longer has are retired, never deleted, so every
+    decision survives.
+
+    >>> report = load_documents(db, parse_paths(["corpus/raw"]), bundle=ensure_model())  # doctest: +SKIP
+    >>> report.added, report.flagged  # doctest: +SKIP
+    (699, 231)
+    """
+    services = services or default_services()
+    docs = list(documents)
+    items = [indicator for document in docs for indicator in document.indicators]
+    preds = list(predictions) if predictions is not None else list(services.classify(bundle, items))
+    found = list(verdicts) if verdicts is not None else list(services.audit(items, preds, bundle=bundle))
+    if not len(preds) == len(found) == len(items):
+        raise ValueError(f"{len(items)} indicators but {len(preds)} predictions and {len(found)} verdicts")
+    version = str(getattr(bundle, "version", "") or "unknown")
+    now = utcnow()
+    counts = {"added": 0, "updated": 0, "retired": 0}
+    with db.write() as conn:
+        ids: list[int] = []
+        for document in docs:
+            ids += _upsert_document(conn, document, now, counts)
+        _replace_model_output(conn, ids, preds, found, version, now)
+        kept = sum(
+            conn.execute(select(func.count()).where(decisions.c.indicator_id.in_(chunk))).scalar_one()
+            for chunk in _chunks(sorted(set(ids)))
+        )
+    n_clusters = rebuild_clusters(db, services=services)
+    return LoadReport(
+        documents=len(docs),
+        indicators=len(items),
+        flagged=sum(1 for verdict in found if verdict.flagged),
+        clusters=n_clusters,
+        decisions_kept=kept,
+        model_version=version,
+        problems=tuple(problem for document in docs for problem in document.problems),
+        **counts,
+    )
+
+
+def _doc_name(document: Document) -> str:
+    for project in document.projects:
+        if project.doc:
+            return project.doc
+    return Path(document.path).name
+
+
+def _chunks(ids: Sequence[int], size: int = 500) -> Iterator[list[int]]:
+    # Bound the number of bound parameters per statement (SQLite and PostgreSQL both cap it).
+    for start in range(0, len(ids), size):
+        yield list(ids[start : start + size])
+
+
+def _upsert(conn: Connection, table: Any, existing: dict[str, int], key: str, values: dict[str, Any]) -> int:
+    if key in existing:
+        conn.execute(update(table).where(table.c.id == existing[key]).values(**values))
+        return existing[key]
+    return inserted_id(conn.execute(table.insert().values(key=key, **values)))
+
+
+def _upsert_document(
+    conn: Connection, document: Document, now: datetime, counts: dict[str, int]
+) -> list[int]:
+    doc = _doc_name(document)
+    values = {"path": document.path, "layout": document.layout, "problems": len(document.problems)}
+    doc_id = conn.execute(select(documents.c.id).where(documents.c.doc == doc)).scalar()
+    if doc_id is None:
+        doc_id = inserted_id(conn.execute(documents.insert().values(doc=doc, loaded_at=now, **values)))
+    else:
+        conn.execute(update(documents).where(documents.c.id == doc_id).values(loaded_at=now, **values))
+    old_projects = dict(
+        conn.execute(select(projects.c.key, projects.c.id).where(projects.c.document_id == doc_id)).all()
+    )
+    old_indicators = dict(
+        conn.execute(
+            select(indicators.c.key, indicators.c.id).where(indicators.c.document_id == doc_id)
+        ).all()
+    )
+    occurrence: dict[tuple[str, ...], int] = {}
+    ident: tuple[str, ...]
+    seen_projects: list[int] = []
+    ids: list[int] = []
+    for project in document.projects:
+        ident = ("project", project.name)
+        key = natural_key(doc, *ident, occurrence.setdefault(ident, 0))
+        occurrence[ident] += 1
+        project_values = {
+            "document_id": doc_id,
+            "name": project.name,
+            "department": project.department,
+            "goal": project.goal,
+            "budget": project.budget,
+            "scheme": project.scheme,
+            "line": project.line,
+            "active": True,
+        }
+        project_id = _upsert(conn, projects, old_projects, key, project_values)
+        seen_projects.append(project_id)
+        for indicator in project.indicators:
+            ident = ("indicator", project.name, indicator.name, indicator.declared_code)
+            key = natural_key(doc, *ident, occurrence.setdefault(ident, 0))
+            occurrence[ident] += 1
+            counts["updated" if key in old_indicators else "added"] += 1
+            ids.append(
+                _upsert(
+                    conn,
+                    indicators,
+                    old_indicators,
+                    key,
+                    _indicator_values(indicator, doc_id, project_id, now),
+                )
+            )
+    retired = conn.execute(
+        update(indicators)
+        .where(indicators.c.document_id == doc_id, indicators.c.active.is_(True), indicators.c.id.not_in(ids))
+        .values(active=False, updated_at=now)
+    )
+    counts["retired"] += retired.rowcount or 0
+    conn.execute(
+        update(projects)
+        .where(projects.c.document_id == doc_id, projects.c.id.not_in(seen_projects))
+        .values(active=False)
+    )
+    return ids
+
+
+def _indicator_values(indicator: Indicator, doc_id: int, project_id: int, now: datetime) -> dict[str, Any]:
+    return {
+        "document_id": doc_id,
+        "project_id": project_id,
+        "name": indicator.name,
+        "description": indicator.description,
+        "cycle_value": indicator.cycle_value,
+        "annual_value": indicator.annual_value,
+        "basis": indicator.basis,
+        "declared_l1": indicator.declared_l1,
+        "declared_l2": indicator.declared_l2,
+        "declared_code": indicator.declared_code,
+        "line": indicator.line,
+        "active": True,
+        "updated_at": now,
+    }
+
+
+def _replace_model_output(
+    conn: Connection,
+    ids: Sequence[int],
+    preds: Sequence[Any],
+    found: Sequence[Any],
+    version: str,
+    now: datetime,
+) -> None:
+    for chunk in _chunks(sorted(set(ids))):
+        conn.execute(delete(predictions).where(predictions.c.indicator_id.in_(chunk)))
+        conn.execute(delete(flags).where(flags.c.indicator_id.in_(chunk)))
+    pred_rows = [
+        {
+            "indicator_id": iid,
+            "model_version": version,
+            "code": pred.code,
+            "l1": pred.l1,
+            "l2": pred.l2,
+            "confidence": float(pred.confidence),
+            "top": [[str(code), float(p)] for code, p in pred.top],
+            "reason": pred.reason,
+            "created_at": now,
+        }
+        for iid, pred in zip(ids, preds, strict=True)
+    ]
+    flag_rows = [
+        {
+            "indicator_id": iid,
+            "model_version": version,
+            "reasons": list(verdict.reasons),
+            "suggested_code": verdict.suggested_code,
+            "score": float(verdict.score),
+            "explanation": verdict.explanation,
+            "created_at": now,
+        }
+        for iid, verdict in zip(ids, found, strict=True)
+        if verdict.flagged
+    ]
+    # A document listing the same indicator twice maps both to one row: keep the last output for it.
+    for table, rows in ((predictions, pred_rows), (flags, flag_rows)):
+        unique = list({row["indicator_id"]: row for row in rows}.values())
+        if unique:
+            conn.execute(table.insert(), unique)
+
+
+def rebuild_clusters(db: Store, *, services: Services | None = None) -> int:
+    """Re-cluster all active documents in the store (clusters span every load); returns the count."""
+    services = services or default_services()
+    if services.find_clusters is None:
+        return 0
+    with db.read() as conn:
+        docs = documents_in_store(conn)
+        lookup = {(rec.doc, rec.project, rec.line): iid for iid, rec in indicator_records(conn).items()}
+    found = [
+        (level, c) for level in services.cluster_levels for c in services.find_clusters(docs, level=level)
+    ]
+    now = utcnow()
+    with db.write() as conn:
+        conn.execute(delete(cluster_members))
+        conn.execute(delete(clusters))
+        for level, cluster in found:
+            cluster_id = inserted_id(
+                conn.execute(
+                    clusters.insert().values(
+                        label=str(getattr(cluster, "id", "")),
+                        level=str(getattr(cluster, "level", level)),
+                        size=int(getattr(cluster, "size", len(cluster.members))),
+                        representative=str(getattr(cluster, "representative", "")),
+                        mean_similarity=float(getattr(cluster, "mean_similarity", 0.0)),
+                        departments=list(getattr(cluster, "departments", ())),
+                        created_at=now,
+                    )
+                )
+            )
+            rows = [
+                {
+                    "cluster_id": cluster_id,
+                    "indicator_id": lookup.get((m.doc, m.project, m.line)),
+                    "doc": m.doc,
+                    "department": m.department,
+                    "project": m.project,
+                    "line": int(m.line),
+                    "text": m.text,
+                    "similarity": float(m.similarity),
+                    "diff": str(getattr(m, "diff", "") or ""),
+                }
+                for m in cluster.members
+            ]
+            if rows:
+                conn.execute(cluster_members.insert(), rows)
+    return len(found)
