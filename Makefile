@@ -32,7 +32,11 @@ system-deps:
 	else echo "note: not root or no apt-get; browser/PostgreSQL tests will be skipped"; fi
 
 run: install
-	$(BIN)/zhibiao run corpus/raw --out out/
+	$(BIN)/zhibiao run corpus/raw --out out/ --db sqlite:///var/zhibiao.sqlite; status=$$?; \
+	echo "Report: $$(pwd)/out/report.html"; \
+	echo "Workbench: $(BIN)/zhibiao serve --db sqlite:///var/zhibiao.sqlite  (then open http://127.0.0.1:8000/;"; \
+	echo "           first reviewer: $(BIN)/zhibiao user add NAME --admin --db sqlite:///var/zhibiao.sqlite)"; \
+	exit $$status
 
 lint: install
 	$(BIN)/ruff check nlp tests bench
@@ -50,6 +54,7 @@ bench: install
 	$(BIN)/python bench/bench_suggest.py
 	$(BIN)/python bench/bench_cluster.py
 	$(BIN)/python bench/bench_batch.py
+	$(BIN)/python bench/load_suggest.py
 
 clean:
 	rm -rf $(VENV) var out models/*.joblib models/*.md

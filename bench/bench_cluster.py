@@ -88,7 +88,9 @@ def synthesise(goals: Sequence[str], n: int, *, seed: int = 20240501) -> list[st
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=100_000, help="number of synthetic goals (default 100000)")
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
     parser.add_argument("--raw", type=Path, default=ROOT / "corpus" / "raw", help="seed documents")
@@ -100,16 +102,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         Project(f"synthetic-{i // 50:04d}", f"部门{i % 300:03d}", f"项目{i}", text, None, "classic", i + 1)
         for i, text in enumerate(texts)
     ]
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     clusters = cluster_goals(projects, threshold=args.threshold)
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     # ru_maxrss is in KiB on Linux: the peak of the whole process, interpreter and libraries included.
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     clustered = sum(c.size for c in clusters)
     print(f"seed goals: {len(goals)}, synthetic goals: {len(texts):,}, threshold {args.threshold}")
-    print(f"clusters: {len(clusters):,} (largest {clusters[0].size if clusters else 0:,}), goals in a cluster: {clustered:,}")
-    print(f"time: {seconds:.1f} s (target < {TIME_TARGET_S:.0f} s)")
+    print(
+        f"clusters: {len(clusters):,} (largest {clusters[0].size if clusters else 0:,}), goals in a cluster: {clustered:,}"
+    )
+    # CPU time as well: on a shared machine the wall clock also counts other processes' turns.
+    print(f"time: {seconds:.1f} s wall, {cpu_seconds:.1f} s CPU (target < {TIME_TARGET_S:.0f} s)")
     print(f"peak memory (ru_maxrss): {peak_mib:,.0f} MiB (target < {MEMORY_TARGET_MIB:,.0f} MiB)")
     ok = seconds < TIME_TARGET_S and peak_mib < MEMORY_TARGET_MIB
     print("OK" if ok else "OVER TARGET")

@@ -88,7 +88,9 @@ def _realistic(seed: Indicator, rng: random.Random) -> Indicator:
     return replace(seed, name=name, annual_value=value, cycle_value=value if seed.cycle_value else "")
 
 
-def _distinct_names(seeds: Sequence[Indicator], n: int, rng: random.Random) -> Iterator[tuple[Indicator, str]]:
+def _distinct_names(
+    seeds: Sequence[Indicator], n: int, rng: random.Random
+) -> Iterator[tuple[Indicator, str]]:
     """``n`` (seed indicator, new name) pairs with no name twice: a district and a program in front."""
     by_name: dict[str, list[Indicator]] = {}
     for ind in seeds:
@@ -140,9 +142,22 @@ def synthesise(n: int, *, variant: str = "realistic", seed: int = 20240601) -> l
                 indicators.append(
                     replace(ind, doc=doc, department=department, project=template.name, line=line)
                 )
-            goal = template.goal.replace(template.department, department) if template.department else template.goal
+            goal = (
+                template.goal.replace(template.department, department)
+                if template.department
+                else template.goal
+            )
             projects.append(
-                Project(doc, department, template.name, goal, template.budget, template.scheme, 1, tuple(indicators))
+                Project(
+                    doc,
+                    department,
+                    template.name,
+                    goal,
+                    template.budget,
+                    template.scheme,
+                    1,
+                    tuple(indicators),
+                )
             )
             made += len(indicators)
             if made >= n:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nlp.model import Bundle, Prediction, predict_proba, process_proba
+from nlp.model import Bundle, Prediction, RowScores, score_rows
 from nlp.records import Indicator
 from nlp.segment import parse_value
 from nlp.taxonomy import (
@@ -94,16 +94,20 @@ def confident_thresholds(bundle: Bundle) -> np.ndarray:
     return thresholds
 
 
-def _out_of_sample(bundle: Bundle, rows: list[tuple[str, str, str]]) -> tuple[np.ndarray, np.ndarray]:
+def _out_of_sample(
+    bundle: Bundle, rows: list[tuple[str, str, str]], scores: RowScores | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Probabilities over LEAVES and process probabilities; out-of-fold where the model saw the row."""
     oof: dict = bundle.meta.get("oof", {})
     oof_pr: dict = bundle.meta.get("oof_process", {})
-    proba = predict_proba(bundle, rows)
+    if scores is None:
+        scores = score_rows(bundle, rows, explain=False)
+    proba = scores.proba
     classes = bundle.classes
     full = np.zeros((len(rows), len(LEAVES)))
     for j, code in enumerate(classes):
         full[:, LEAVES.index(code)] = proba[:, j]
-    pr = process_proba(bundle, rows)
+    pr = np.array(scores.process, dtype=float)  # a copy: out-of-fold values are written into it
     for i, row in enumerate(rows):
         if row in oof:
             full[i] = oof[row]
@@ -118,19 +122,31 @@ def audit(
     *,
     bundle: Bundle,
     threshold: float | None = None,
+    scores: RowScores | None = None,
 ) -> list[Verdict]:
     """One verdict per indicator, in input order.
 
     ``predictions`` (from :func:`nlp.model.classify`) are accepted for symmetry with the CLI; the audit
     recomputes out-of-sample probabilities itself so no row is judged by a model that saw its label.
+    ``scores`` (from :func:`nlp.model.score_rows`, one per indicator) saves scoring the rows again; the
+    out-of-fold probabilities still replace them for rows the model was trained on.
     """
     from cleanlab.rank import get_label_quality_scores
 
     threshold = DEFAULT_THRESHOLD if threshold is None else threshold
-    rows = [(ind.name, ind.description, ind.value) for ind in indicators]
-    if not rows:
+    if not indicators:
         return []
-    proba, pr = _out_of_sample(bundle, rows)
+    # Copies of boilerplate agree in everything a verdict reads: judge each distinct one once.
+    keys = [_verdict_key(ind) for ind in indicators]
+    position: dict[tuple[object, ...], int] = {}
+    first: list[int] = []
+    for i, key in enumerate(keys):
+        if key not in position:
+            position[key] = len(first)
+            first.append(i)
+    everyone, indicators = indicators, [indicators[i] for i in first]
+    rows = [(ind.name, ind.description, ind.value) for ind in indicators]
+    proba, pr = _out_of_sample(bundle, rows, None if scores is None else scores.take(first))
     thresholds = confident_thresholds(bundle)
     declared = [ind.declared_code if ind.declared_code in LEAVES else "" for ind in indicators]
     labelled = [i for i, code in enumerate(declared) if code]
@@ -138,10 +154,21 @@ def audit(
     if labelled:
         labels = np.array([LEAVES.index(declared[i]) for i in labelled])
         quality[labelled] = get_label_quality_scores(labels, proba[labelled], method="self_confidence")
-    return [
+    verdicts = [
         _verdict(ind, proba[i], float(pr[i]), float(quality[i]), thresholds, threshold)
         for i, ind in enumerate(indicators)
     ]
+    if len(verdicts) == len(everyone):
+        return verdicts
+    return [verdicts[position[key]] for key in keys]
+
+
+def _verdict_key(ind: Indicator) -> tuple[object, ...]:
+    """Everything :func:`_verdict` reads of an indicator (its text, declared placement, scheme, budget)."""
+    return (
+        ind.name, ind.description, ind.value, ind.declared_code, ind.declared_l1, ind.declared_l2,
+        ind.scheme, ind.budget,
+    )  # fmt: skip
 
 
 def _verdict(

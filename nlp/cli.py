@@ -7,6 +7,7 @@ Each command is a function ``cmd_<name>(args) -> int`` registered in ``_build_pa
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -210,7 +211,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     db = open_store(args.db)
     documents = parse_paths(args.paths, n_jobs=args.workers)
     report = load_documents(db, documents, bundle=_bundle(args))
-    print(f"Loaded {report.documents} documents, {report.indicators} indicators into {db.url}: "
+    print(f"Loaded {report.documents} documents, {report.indicators} indicators into {db.safe_url}: "
           f"{report.added} new, {report.updated} updated, {report.retired} retired; "
           f"{report.flagged} flagged, {report.clusters} clusters; "
           f"{report.decisions_kept} decisions kept (model {report.model_version})")
@@ -283,6 +284,91 @@ def _register_store_commands(sub: argparse._SubParsersAction) -> None:  # type: 
     p.set_defaults(func=cmd_user_add)
 
 
+# ------------------------------------------------------------------------------------------ cluster
+
+
+def cmd_cluster(args: argparse.Namespace) -> int:
+    from nlp.cluster import LEVEL_NAMES, find_clusters, write_clusters
+    from nlp.parse import parse_paths
+
+    documents = parse_paths(args.paths, n_jobs=args.workers)
+    clusters = find_clusters(documents, level=args.level, threshold=args.threshold)
+    what = LEVEL_NAMES[args.level]
+    if args.out:
+        path = write_clusters(clusters, Path(args.out))
+        print(f"Wrote {len(clusters)} clusters ({sum(c.size for c in clusters)} {what}) to {path}")
+    elif not clusters:
+        print(f"未发现重复的{what}。")
+    else:
+        total = sum(c.size for c in clusters)
+        print(f"{what}：{len(clusters)} 组重复内容，共 {total} 处（显示前 {args.top} 组）")
+        print("编号    次数  部门   相似度  代表文本")
+        for c in clusters[: args.top]:
+            text = c.representative if len(c.representative) <= 48 else c.representative[:47] + "…"
+            print(f"{c.id:<8}{c.size:>4}{len(c.departments):>6}{c.mean_similarity:>9.2f}  {text}")
+    for problem in (p for d in documents for p in d.problems):
+        print(f"Skipped: {problem}", file=sys.stderr)
+    return 1 if any(d.problems for d in documents) else 0
+
+
+def _register_cluster_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "cluster",
+        help="find copied boilerplate: near-duplicate goals, indicators or indicator sets",
+        description="Group near-identical goals, indicators (name + value) or projects' indicator sets "
+        "across documents (MinHash LSH, verified by Jaccard); numbers and document numbers are ignored.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Examples:\n  zhibiao cluster corpus/raw --level goals --out goals.html\n"
+        "  zhibiao cluster corpus/raw --level sets --threshold 0.6",
+    )
+    p.add_argument("paths", nargs="+", help="documents or folders (.txt .csv .xlsx .pdf .docx)")
+    p.add_argument(
+        "--level",
+        choices=["goals", "indicators", "sets"],
+        default="goals",
+        help="what to compare (default goals)",
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="Jaccard similarity to join a cluster, 0-1 (default per level: goals 0.55, indicators 0.8, sets 0.5)",
+    )
+    p.add_argument("--out", help="write every member to FILE.csv, .xlsx or .html (side-by-side diffs)")
+    p.add_argument("--top", type=int, default=10, help="clusters to print without --out (default 10)")
+    p.add_argument("--workers", type=int, default=1, help="parse files in parallel (default 1)")
+    p.set_defaults(func=cmd_cluster)
+
+
+# ---------------------------------------------------------------------------------------------- run
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from nlp.batch import progress_display, run
+
+    with progress_display(sys.stderr) as progress:
+        report = run(args.paths, out=args.out, db=args.db, model=args.model, workers=args.workers,
+                     scheduler=args.scheduler, threshold=args.threshold, progress=progress)
+    clusters = ", ".join(f"{level} {n}" for level, n in report.clusters.items())
+    print(f"Ran {len(report.files)} files: {report.projects} projects, {report.indicators} indicators "
+          f"({report.distinct} distinct texts), {report.flagged} flagged; clusters: {clusters}")
+    print(f"Reused from {report.out / '.cache'}: {report.reused['files']} of {len(report.files)} parsed files, "
+          f"{report.reused['texts']} of {report.distinct} scored texts")
+    print("Time: " + ", ".join(f"{stage} {s:.1f} s" for stage, s in report.seconds.items()))
+    if report.load is not None:
+        load = report.load
+        print(f"Store {report.db_url}: {load.added} new, {load.updated} updated, {load.retired} retired, "
+              f"{load.decisions_kept} decisions kept")
+    for role in ("indicators", "flags", "clusters"):
+        print(f"Wrote {report.outputs[role]}")
+    print(f"Report: {report.outputs['report']}")
+    if report.failed_files:
+        print(f"Could not read {len(report.failed_files)} file(s): " + ", ".join(report.failed_files), file=sys.stderr)
+    for problem in report.problems:
+        print(f"Skipped: {problem}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
 # ------------------------------------------------------------------------------------------- parser
 
 
@@ -348,13 +434,28 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", help="also report agreement between reviewers' decisions and the model")
     p.set_defaults(func=cmd_evaluate)
 
+    p = sub.add_parser("run", help="parse, classify, audit and cluster a corpus; write tables, report, store",
+                       description="The whole batch: parse (in parallel, cached in OUT/.cache), classify each "
+                       "distinct text once, audit, find boilerplate; write OUT/indicators.csv, flags.xlsx, "
+                       "clusters.xlsx, report.html and load the review store. Re-running reuses finished work.",
+                       epilog="Example: zhibiao run corpus/raw --out out/ --workers 2")
+    p.add_argument("paths", nargs="+", help="documents or folders (.txt .csv .xlsx .pdf .docx)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--db", help="store URL (default $ZHIBIAO_DB or sqlite:///var/zhibiao.sqlite)")
+    p.add_argument("--model", help="model bundle (default models/zhibiao.joblib; trained first if missing)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="processes for parsing and scoring on this machine (default: all cores)")
+    p.add_argument("--scheduler", help="Dask scheduler address (tcp://HOST:8786): parse and score on a cluster")
+    p.add_argument("--threshold", type=float, default=None, help="flag score threshold (default 0.5)")
+    p.set_defaults(func=cmd_run)
+
     for register in _EXTRA_COMMANDS:
         register(sub)
     return parser
 
 
 # Commands added by other modules' registration functions (kept in this file, below).
-_EXTRA_COMMANDS: list = [_register_store_commands]
+_EXTRA_COMMANDS: list = [_register_store_commands, _register_cluster_command]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -33,6 +33,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from nlp.errors import InputError, ZhibiaoError
 from nlp.records import Document, Indicator, Project
 
@@ -48,6 +50,8 @@ __all__ = [
     "jaccard",
     "inline_diff",
     "diff_segments",
+    "LEVEL_NAMES",
+    "indicator_text",
     "cluster_goals",
     "cluster_indicators",
     "cluster_sets",
@@ -57,11 +61,15 @@ __all__ = [
 ]
 
 LEVELS: tuple[str, ...] = ("goals", "indicators", "sets")
+LEVEL_NAMES: dict[str, str] = {"goals": "绩效目标", "indicators": "绩效指标", "sets": "指标集"}
 
-# Chosen on tests/fixtures/boilerplate_gold.json (see test_cluster.py): the highest threshold per level
-# whose pairwise recall stays >= 0.90, since a reviewer loses more trust from a wrong merge than from a
-# missed copy. Goals and indicators: Jaccard over character 3-grams; sets: Jaccard over indicator names.
-DEFAULT_THRESHOLDS: dict[str, float] = {"goals": 0.55, "indicators": 0.6, "sets": 0.5}
+# Measured on tests/fixtures/boilerplate_gold.json (test_default_thresholds_are_the_measured_choice): per
+# level, the highest threshold on a 0.05 grid whose pairwise recall stays >= 0.95, favouring precision
+# (which is 1.0 there on all three levels). For texts that also keeps the threshold above 0.5: then no
+# single text can be threshold-similar to two templates that share nothing, so a goal pasted together
+# from two templates cannot chain them into one cluster. Sets are small (4-9 names) and their Jaccard
+# moves in coarse steps: 0.5 is 4 of 8 names shared, where copies with two rows rewritten still meet.
+DEFAULT_THRESHOLDS: dict[str, float] = {"goals": 0.55, "indicators": 0.8, "sets": 0.5}
 DEFAULT_THRESHOLD: float = DEFAULT_THRESHOLDS["goals"]
 
 SHINGLE_SIZE = 3
@@ -79,6 +87,9 @@ _LSH_WEIGHTS = (0.3, 0.7)
 # neighbours, and leaving it out keeps the buckets small when a template is pasted thousands of times.
 _COVERED = 0.8
 _INDEX_PER_CLUSTER = 64
+# A candidate whose MinHash estimate is this far below the threshold is not verified: at 64 permutations
+# the estimate's standard deviation is at most 0.0625, so 0.2 is more than three of them.
+_ESTIMATE_MARGIN = 0.2
 _BATCH = 2048
 _MEDOID_SAMPLE = 100
 _MEDOID_CANDIDATES = 20
@@ -103,13 +114,16 @@ CLUSTER_COLUMNS: tuple[str, ...] = (
 _DOC_NUMBER = re.compile(r"[〔\[［【(（]\s*(?:19|20)\d{2}\s*[〕\]］】)）]\s*第?\s*\d+\s*号")
 # A number with its comparator or qualifier: ≥95%, ＞95% (NFKC: >95%), 达到95%, 95%以上 and 不低于95% are the
 # same target written by different hands.
-_NUMBER = re.compile(r"(?:[≥≤<>》《≧≦=]|不低于|不少于|不高于|不超过|达到|约)?\s*\d+(?:[.,]\d+)*\s*(?:以上|以下|以内)?")
+_NUMBER = re.compile(
+    r"(?:[≥≤<>》《≧≦=]|不低于|不少于|不高于|不超过|达到|约)?\s*\d+(?:[.,]\d+)*\s*(?P<unit>[%‰]?)\s*(?:以上|以下|以内)?"
+)
 _KEEP = frozenset("%‰")
 # Joins name and value in an indicator's key; a control character, so normalised text never holds it.
 _FIELD_SEPARATOR = "\x1f"
 # Names inside a set are joined with "；": the inline layouts use it as a field separator, so no name
 # contains it (names do contain 、).
 _NAME_SEPARATOR = "；"
+_DEFINITION = re.compile(r"(?<=[\u4e00-\u9fff])\s*[-—–]+\s*[\u4e00-\u9fff].{3,}$")
 
 
 @dataclass(frozen=True)
@@ -163,7 +177,7 @@ def normalise(text: str) -> str:
     """
     text = unicodedata.normalize("NFKC", text)
     text = _DOC_NUMBER.sub("〔0〕号", text)
-    text = _NUMBER.sub("0", text)
+    text = _NUMBER.sub(lambda m: "0" + m["unit"], text)
     # P: punctuation, Z: spaces, C: control/format characters (zero-width spaces from PDF exports);
     # % is punctuation to Unicode but tells 100% from 100人.
     return "".join(ch for ch in text if ch in _KEEP or unicodedata.category(ch)[0] not in "PZC").lower()
@@ -196,41 +210,72 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 def diff_segments(old: Sequence[str], new: Sequence[str]) -> list[tuple[str, str, str]]:
     """SequenceMatcher opcodes as (tag, old part, new part); parts of name lists are joined with ；.
 
-    >>> diff_segments("保障社会保险工作", "保障公费医疗工作")
-    [('equal', '保障', '保障'), ('replace', '社会保险', '公费医疗'), ('equal', '工作', '工作')]
+    Changes of punctuation width or spacing alone (，/,) count as equal: they are not edits a reviewer
+    needs to see.
+
+    >>> diff_segments("保障社会保险工作，顺利开展", "保障公费医疗工作,顺利开展")
+    [('equal', '保障', '保障'), ('replace', '社会保险', '公费医疗'), ('equal', '工作，顺利开展', '工作,顺利开展')]
     """
-    glue = "" if isinstance(old, str) and isinstance(new, str) else _NAME_SEPARATOR
+    glue = _glue(old, new)
     matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
-    return [
-        (tag, glue.join(old[i1:i2]), glue.join(new[j1:j2])) for tag, i1, i2, j1, j2 in matcher.get_opcodes()
-    ]
+    segments: list[tuple[str, str, str]] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        before, after = glue.join(old[i1:i2]), glue.join(new[j1:j2])
+        if tag != "equal" and _cosmetic(before, after):
+            tag = "equal"
+        if tag == "equal" and segments and segments[-1][0] == "equal":
+            _, last_before, last_after = segments.pop()
+            before, after = glue.join((last_before, before)), glue.join((last_after, after))
+        segments.append((tag, before, after))
+    return segments
+
+
+def _glue(old: Sequence[str], new: Sequence[str]) -> str:
+    return "" if isinstance(old, str) and isinstance(new, str) else _NAME_SEPARATOR
+
+
+def _cosmetic(before: str, after: str) -> bool:
+    def bare(text: str) -> str:
+        return "".join(
+            ch for ch in unicodedata.normalize("NFKC", text) if unicodedata.category(ch)[0] not in "PZ"
+        )
+
+    return bare(before) == bare(after)
 
 
 def inline_diff(old: Sequence[str], new: Sequence[str], *, context: int = 8) -> str:
     """A short inline diff of ``new`` against ``old``: ``[-deleted-]{+inserted+}``, long equal runs elided.
 
-    Empty when the two are identical.
+    Empty when the two differ in punctuation or spacing at most.
 
     >>> inline_diff("保障番禺区社会保险工作的顺利开展", "保障番禺区公费医疗审核等工作的顺利开展")
     '保障番禺区[-社会保险-]{+公费医疗审核等+}工作的顺利开展'
+    >>> inline_diff(["资金到位率", "支出的合规性", "满意度"], ["资金到位率", "支出的相关性", "满意度"])
+    '资金到位率；[-支出的合规性-]{+支出的相关性+}；满意度'
     """
     segments = diff_segments(old, new)
     if all(tag == "equal" for tag, _, _ in segments):
         return ""
+    glue = _glue(old, new)
     last = len(segments) - 1
     parts = []
     for index, (tag, before, after) in enumerate(segments):
         if tag != "equal":
             parts.append((f"[-{before}-]" if before else "") + (f"{{+{after}+}}" if after else ""))
-        elif index == 0 and len(before) > context:
-            parts.append("…" + before[-context:])
-        elif index == last and len(before) > context:
-            parts.append(before[:context] + "…")
-        elif 0 < index < last and len(before) > 2 * context + 1:
-            parts.append(before[:context] + "…" + before[-context:])
+            continue
+        units: Sequence[str] = after.split(glue) if glue else after
+        # A run of a set's names keeps one whole name at each edge, and is cut only from three names on.
+        keep, edge = (1, 2) if glue else (context, context)
+        head, tail = glue.join(units[:keep]), glue.join(units[-keep:])
+        if index == 0 and len(units) > edge:
+            parts.append("…" + glue + tail if glue else "…" + tail)
+        elif index == last and len(units) > edge:
+            parts.append(head + glue + "…" if glue else head + "…")
+        elif 0 < index < last and len(units) > 2 * keep + 1:
+            parts.append(glue.join((head, "…", tail)) if glue else head + "…" + tail)
         else:
-            parts.append(before)
-    return "".join(parts)
+            parts.append(after)
+    return glue.join(parts)
 
 
 # -------------------------------------------------------------------------------------- union-find
@@ -283,6 +328,11 @@ def _link(
     pool: dict[str, str] = {}
     indexed: dict[int, frozenset[str]] = {}
     indexed_in: Counter[int] = Counter()  # indexed keys per component root
+    # Signatures of indexed keys, one row each: a query's candidates are first screened by their
+    # estimated Jaccard in one vectorised comparison, and only the plausible ones are verified exactly.
+    signatures = np.empty((min(len(keys), _BATCH), num_perm), dtype=np.uint64)
+    row_of: dict[int, int] = {}
+    floor = threshold - _ESTIMATE_MARGIN
     eligible = ((k, feats) for k, key in enumerate(keys) if len(feats := features_of(key)) >= min_features)
     while batch := list(islice(eligible, _BATCH)):
         encoded = [[f.encode("utf-8") for f in feats] for _, feats in batch]
@@ -292,24 +342,32 @@ def _link(
         for (key, feats), minhash in zip(batch, minhashes, strict=True):
             covered = False
             size, root = len(feats), key
-            for other in lsh.query(minhash):
-                other_root = forest.find(other)
-                if other_root == root:
-                    continue
-                known = indexed[other]
-                # Jaccard <= min/max of the two sizes: many candidates fail this before any set operation.
-                if min(size, len(known)) < threshold * max(size, len(known)):
-                    continue
-                similarity = jaccard(feats, known)
-                if similarity >= threshold:
-                    forest.union(root, other_root)
-                    merged = forest.find(root)
-                    indexed_in[merged] = indexed_in.pop(root, 0) + indexed_in.pop(other_root, 0)
-                    root = merged
-                    covered = covered or similarity >= _COVERED
+            candidates = list(lsh.query(minhash))
+            if candidates:
+                rows = signatures[[row_of[c] for c in candidates]]
+                estimates = (rows == minhash.hashvalues).mean(axis=1)
+                for other in (c for c, e in zip(candidates, estimates, strict=True) if e >= floor):
+                    other_root = forest.find(other)
+                    if other_root == root:
+                        continue
+                    known = indexed[other]
+                    # Jaccard <= min/max of the sizes: a cheap test before the set operation.
+                    if min(size, len(known)) < threshold * max(size, len(known)):
+                        continue
+                    similarity = jaccard(feats, known)
+                    if similarity >= threshold:
+                        forest.union(root, other_root)
+                        merged = forest.find(root)
+                        indexed_in[merged] = indexed_in.pop(root, 0) + indexed_in.pop(other_root, 0)
+                        root = merged
+                        covered = covered or similarity >= _COVERED
             if not covered and indexed_in[root] < _INDEX_PER_CLUSTER:
                 indexed[key] = frozenset(pool.setdefault(f, f) for f in feats)
                 indexed_in[root] += 1
+                if len(row_of) == len(signatures):
+                    signatures = np.concatenate([signatures, np.empty_like(signatures)])
+                signatures[len(row_of)] = minhash.hashvalues
+                row_of[key] = len(row_of)
                 lsh.insert(key, minhash, check_duplication=False)
     return forest
 
@@ -387,16 +445,17 @@ def _build(
     medoid = _medoid(component, counts, features)
     first = next(p for p in positions if item_keys[p] == medoid)
     representative = items[first]
-    diffs: dict[int, str] = {}
     sims: dict[int, float] = {}
+    diffs: dict[str, str] = {}  # by text: copies with one key can still differ in their numbers
     members = []
     for position in positions:
         item, key = items[position], item_keys[position]
         if key not in sims:
             sims[key] = 1.0 if key == medoid else round(jaccard(features[medoid], features[key]), 3)
-            diffs[key] = inline_diff(representative.units, item.units)
+        if item.text not in diffs:
+            diffs[item.text] = inline_diff(representative.units, item.units)
         members.append(
-            Member(item.doc, item.department, item.project, item.line, item.text, sims[key], diffs[key])
+            Member(item.doc, item.department, item.project, item.line, item.text, sims[key], diffs[item.text])
         )
     # The representative occurrence first, then the closest copies.
     head = members[positions.index(first)]
@@ -484,7 +543,9 @@ def cluster_indicators(
     )
 
 
-def cluster_sets(projects: Iterable[Project], *, threshold: float = DEFAULT_THRESHOLDS["sets"]) -> list[Cluster]:
+def cluster_sets(
+    projects: Iterable[Project], *, threshold: float = DEFAULT_THRESHOLDS["sets"]
+) -> list[Cluster]:
     """Clusters of projects whose sets of indicator names nearly coincide, largest first.
 
     >>> from nlp.records import Indicator, Project
@@ -500,12 +561,18 @@ def cluster_sets(projects: Iterable[Project], *, threshold: float = DEFAULT_THRE
         names = list(dict.fromkeys(ind.name.strip() for ind in p.indicators if normalise(ind.name)))
         if not names:
             continue
-        key = "\n".join(sorted({normalise(n) for n in names}))
+        key = "\n".join(sorted({_name_key(n) for n in names}))
         text = _NAME_SEPARATOR.join(names)
         items.append(_Item(p.doc, p.department, p.name, p.line, text, key, tuple(names)))
     return _cluster_items(
         items, _name_features, level="sets", threshold=threshold, min_features=_MIN_SET_SIZE
     )
+
+
+def _name_key(name: str) -> str:
+    # A set compares what the indicators are, so a definition glued on after a dash goes:
+    # "支付合规率-项目的实际支出符合国家财经法规…" is the 支付合规率 of another copy of the table.
+    return normalise(_DEFINITION.sub("", unicodedata.normalize("NFKC", name)))
 
 
 def find_clusters(
@@ -592,35 +659,41 @@ def _write_xlsx(clusters: Sequence[Cluster], path: Path) -> None:
     book.save(path)
 
 
-LEVEL_NAMES = {"goals": "绩效目标", "indicators": "绩效指标", "sets": "指标集"}
-
-
 def _write_html(clusters: Sequence[Cluster], path: Path) -> None:
     from jinja2 import Environment, PackageLoader, select_autoescape
 
+    # Autoescape on: every text in the page comes from the documents.
     env = Environment(loader=PackageLoader("nlp", "templates"), autoescape=select_autoescape(default=True))
-    template = env.get_template("cluster.html.j2")
-    levels = sorted({c.level for c in clusters})
     views = [
         {
             "cluster": cluster,
-            "rows": [
-                (
-                    member,
-                    diff_segments(_units(cluster, cluster.representative), _units(cluster, member.text)),
-                )
-                for member in cluster.members
-            ],
+            "rows": [(member, *_side_by_side(cluster, member)) for member in cluster.members],
         }
         for cluster in clusters
     ]
-    html = template.render(
+    html = env.get_template("cluster.html.j2").render(
         views=views,
-        level_name="、".join(LEVEL_NAMES[level] for level in levels) or "—",
+        level_name="、".join(LEVEL_NAMES[level] for level in sorted({c.level for c in clusters})) or "—",
         total=sum(c.size for c in clusters),
     )
     path.write_text(html, encoding="utf-8")
 
 
-def _units(cluster: Cluster, text: str) -> Sequence[str]:
-    return text.split(_NAME_SEPARATOR) if cluster.level == "sets" else text
+def _side_by_side(cluster: Cluster, member: Member) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The representative and the member as (kind, text) pieces, kind one of plain / del / ins."""
+    if cluster.level == "sets":
+        old: Sequence[str] = cluster.representative.split(_NAME_SEPARATOR)
+        new: Sequence[str] = member.text.split(_NAME_SEPARATOR)
+    else:
+        old, new = cluster.representative, member.text
+    glue = _glue(old, new)
+    left: list[tuple[str, str]] = []
+    right: list[tuple[str, str]] = []
+    for tag, before, after in diff_segments(old, new):
+        for pieces, text, kind in ((left, before, "del"), (right, after, "ins")):
+            if not text:
+                continue
+            if pieces and glue:
+                pieces.append(("plain", glue))
+            pieces.append(("plain" if tag == "equal" else kind, text))
+    return left, right

@@ -100,6 +100,18 @@ class Errors:
     E077 = (
         "The store at {url} has no schema yet or an old one. Run `zhibiao load` (it migrates) and try again."
     )
+    # E080-E089: the batch run (nlp/batch.py); E084 is a Problem and starts with "{path}:" like E001-E009.
+    E080 = "{path}: cannot write the run's output ({detail}). Choose another --out folder or make it writable."
+    E081 = (
+        "Cannot reach the Dask scheduler at {address} ({detail}). Start one with `dask scheduler` and "
+        "workers with `dask worker {address}`, check the address, or run without --scheduler."
+    )
+    E082 = "No files found in {paths}. Give files or folders holding .txt, .csv, .xlsx, .pdf or .docx tables."
+    E083 = "--workers must be 1 or more, not {workers}."
+    E084 = (
+        "{path}: the worker parsing it failed ({detail}); the file was skipped. Run `zhibiao parse` on it "
+        "alone to see why."
+    )
 
 
 class ZhibiaoError(Exception):

@@ -48,6 +48,7 @@ __all__ = [
     "list_clusters",
     "departments",
     "decisions_for",
+    "disputed_ids",
 ]
 
 #: Codes a reviewer can choose (keys 1-9 on the page pick them in this order) and the process code.
@@ -213,6 +214,7 @@ def search_indicators(
     department: str = "",
     flagged: bool | None = None,
     cluster: int | None = None,
+    disputed: bool | None = None,
     page: int = 1,
     size: int = 20,
     reasons: dict[str, str] | None = None,
@@ -234,6 +236,10 @@ def search_indicators(
     if cluster is not None:
         members = select(cluster_members.c.indicator_id).where(cluster_members.c.cluster_id == cluster)
         query = query.where(indicators.c.id.in_(members))
+    if disputed is not None:
+        query = query.where(
+            indicators.c.id.in_(disputed_ids()) if disputed else indicators.c.id.not_in(disputed_ids())
+        )
     with db.read() as conn:
         total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         rows = conn.execute(_page(query.order_by(indicators.c.id), page=page, size=size)).all()
@@ -265,6 +271,18 @@ def queue(
     return {"items": items, "counts": counts(db, department=department), "page": page, "size": size}
 
 
+def disputed_ids() -> Select[Any]:
+    """Indicators whose reviewers' latest non-skip decisions in force name different codes."""
+    eff = effective_decisions().where(decisions.c.action != "skip").subquery()
+    latest = select(func.max(eff.c.id).label("id")).group_by(eff.c.indicator_id, eff.c.reviewer_id).subquery()
+    return (
+        select(decisions.c.indicator_id)
+        .join(latest, latest.c.id == decisions.c.id)
+        .group_by(decisions.c.indicator_id)
+        .having(func.count(func.distinct(decisions.c.code_after)) > 1)
+    )
+
+
 def counts(db: Store, *, department: str = "") -> dict[str, int]:
     """How many flags there are, are left, decided, skipped; how many indicators reviewers disagree on."""
     current = current_decisions().subquery()
@@ -280,17 +298,7 @@ def counts(db: Store, *, department: str = "") -> dict[str, int]:
     )
     if department:
         base = base.where(projects.c.department == department)
-    eff = effective_decisions().where(decisions.c.action != "skip").subquery()
-    latest = select(eff.c.indicator_id, func.max(eff.c.id).label("id")).group_by(
-        eff.c.indicator_id, eff.c.reviewer_id
-    )
-    latest_sq = latest.subquery()
-    disputed = (
-        select(decisions.c.indicator_id)
-        .join(latest_sq, latest_sq.c.id == decisions.c.id)
-        .group_by(decisions.c.indicator_id)
-        .having(func.count(func.distinct(decisions.c.code_after)) > 1)
-    )
+    disputed = disputed_ids()
     with db.read() as conn:
         result = {
             "flagged": conn.execute(base).scalar_one(),
@@ -313,10 +321,13 @@ def indicator_detail(
         if row is None:
             raise ReviewError("E062", status=404, what=f"Indicator {indicator_id}")
         item = _items(conn, [row], reasons or {})[0]
-        undone = {
-            r
-            for (r,) in conn.execute(select(decisions.c.undoes_id).where(decisions.c.undoes_id.is_not(None)))
-        }
+        undone = set(
+            conn.execute(
+                select(decisions.c.undoes_id).where(
+                    decisions.c.indicator_id == indicator_id, decisions.c.undoes_id.is_not(None)
+                )
+            ).scalars()
+        )
         history = conn.execute(
             select(decisions, reviewers.c.name.label("reviewer"))
             .join(reviewers, reviewers.c.id == decisions.c.reviewer_id)

@@ -101,6 +101,7 @@ def _build_tokenizer() -> jieba.Tokenizer:
     return tokenizer
 
 
+@lru_cache(maxsize=1 << 16)  # tokens repeat across texts far more than texts do
 def _is_word(token: str) -> bool:
     """False for tokens made only of punctuation, whitespace or control characters."""
     return any(unicodedata.category(ch)[0] not in "PZC" for ch in token)

@@ -107,6 +107,11 @@ class Store:
         self.url = url
 
     @property
+    def safe_url(self) -> str:
+        """The URL with any password hidden, for messages."""
+        return _safe(self.url)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
@@ -126,7 +131,7 @@ class Store:
         self.engine.dispose()
 
     def __repr__(self) -> str:
-        return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
+        return f"Store({self.safe_url!r})"
 
 
 def _sqlite_engine(url: str) -> Engine:

@@ -81,7 +81,7 @@ def test_reviewer_logs_in_searches_and_accepts_from_the_queue(
     page.wait_for_selector("#matches li")
 
     first = page.inner_text("#card [data-f=name]")
-    page.keyboard.press("Escape")  # leave the search box: shortcuts only act outside text fields
+    page.locator("#search").blur()  # shortcuts act only outside text fields
     OUTPUT.mkdir(exist_ok=True)
     page.screenshot(path=str(OUTPUT / "review-page.png"), full_page=True)
     page.keyboard.press("a")

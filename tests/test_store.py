@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -34,7 +36,7 @@ def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     store = open_store(store_url(request.param, tmp_path))
     yield store
@@ -302,3 +304,59 @@ def test_decision_agreement_compares_reviewers_with_the_model(loaded: Store, rev
     assert result.examples == (("补助发放及时率", "22", "13"),)
     as_data = decision_agreement(loaded.url, FAKE_BUNDLE, services=FAKE_SERVICES)
     assert as_data["model_rate"] == 0.5 and as_data["by_code"]["31"] == {"n": 1, "model_agreed": 1}
+
+
+# ------------------------------------------------------------------------------------------------- CLI
+
+
+def test_cli_user_add_reads_the_password_from_stdin_and_prints_the_token_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nlp.cli import main
+
+    url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough secret\n"))
+    assert main(["user", "add", "zhou", "--admin", "--password-stdin", "--db", url]) == 0
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    db = open_store(url)
+    try:
+        assert reviewer_for_token(db, token) == authenticate(db, "zhou", "a long enough secret")
+        assert reviewer_for_token(db, token).is_admin  # type: ignore[union-attr]
+    finally:
+        db.close()
+    monkeypatch.setattr("sys.stdin", io.StringIO("another secret!\n"))
+    assert main(["user", "add", "zhou", "--password-stdin", "--db", url]) == 1
+    assert "[E069]" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cli_load_runs_the_real_pipeline_and_a_reload_keeps_decisions(
+    tmp_path: Path, seed_paths: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nlp.cli import main
+
+    url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    assert main(["load", str(seed_paths["000"]), "--db", url]) == 0
+    first = capsys.readouterr().out
+    db = open_store(url)
+    try:
+        reviewer, _ = add_reviewer(db, "li", "correct horse battery")
+        item = queue(db)["items"][0]
+        record_decision(db, reviewer_id=reviewer.id, indicator_id=item["id"], action="accept")
+        assert main(["load", str(seed_paths["000"]), "--db", url]) == 0
+        second = capsys.readouterr().out
+        n = int(re.search(r"(\d+) indicators", first).group(1))  # type: ignore[union-attr]
+        assert f"{n} new" in first and f"0 new, {n} updated" in second and "1 decisions kept" in second
+        assert queue(db)["counts"]["decided"] == 1
+    finally:
+        db.close()
+
+
+def test_sqlite_stores_use_wal_and_wait_for_locks(tmp_path: Path) -> None:
+    db = open_store(store_url("sqlite", tmp_path))
+    try:
+        with db.read() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 10_000
+    finally:
+        db.close()

@@ -7,6 +7,7 @@ import io
 import re
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     store = open_store(store_url(request.param, tmp_path))
     load_documents(store, sample_documents(), bundle=FAKE_BUNDLE, services=FAKE_SERVICES)
@@ -214,6 +215,8 @@ def test_concurrent_reviewers_keep_both_decisions_and_the_page_shows_the_disagre
     detail = client.get(f"/api/indicators/{item['id']}", headers=bearer(tokens["li"])).json()
     assert detail["disagreement"] and detail["decision"]["code"] == "22" and len(detail["history"]) == 2
     assert client.get("/api/counts", headers=bearer(tokens["li"])).json()["disputed"] == 1
+    listed = client.get("/api/indicators", params={"disputed": "true"}, headers=bearer(tokens["li"])).json()
+    assert [i["id"] for i in listed["items"]] == [item["id"]]
 
 
 def test_undo_withdraws_ones_own_decision(client: TestClient, tokens: dict[str, str]) -> None:
@@ -346,6 +349,18 @@ def test_bad_requests_get_the_error_shape_and_change_nothing(
         response = client.request(method, path, json=body, headers=headers)
     assert_error(response, status, code, field)
     assert row_counts(db) == before
+
+
+def test_a_crash_answers_with_the_error_shape_too(db: Store, tokens: dict[str, str]) -> None:
+    def broken(bundle: Any, indicators: Any) -> list[Any]:
+        raise RuntimeError("model exploded")
+
+    app = create_app(db, bundle=FAKE_BUNDLE, services=replace(FAKE_SERVICES, classify=broken), secret="s")
+    response = TestClient(app, raise_server_exceptions=False).get(
+        "/api/suggest", params={"name": "资金到位率"}, headers=bearer(tokens["li"])
+    )
+    assert_error(response, 500, "E073")
+    assert "model exploded" not in response.text  # internals stay in the server log
 
 
 def test_sql_metacharacters_in_search_are_plain_text(

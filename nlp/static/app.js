@@ -80,6 +80,21 @@ function renderSuggestion(box, s) {
   box.append(top);
 }
 
+function listIndicators(title, items, total) {
+  const matches = document.getElementById("matches");
+  matches.replaceChildren();
+  matches.append(el("li", `${title}：${total} 条`, "label"));
+  for (const item of items) {
+    const li = el("li");
+    const a = el("a", item.name);
+    a.href = `/indicators/${item.id}`;
+    li.append(a, el("span", ` ${item.declared.l2 || item.declared.l1} · ${item.department}`, "muted"));
+    if (item.disagreement) li.append(el("span", "意见不一", "badge warn"));
+    else if (item.decision) li.append(el("span", `已决：${item.decision.code_name || "跳过"}`, "badge ok"));
+    matches.append(li);
+  }
+}
+
 function initSearch() {
   const input = document.getElementById("search");
   const valueInput = document.getElementById("search-value");
@@ -98,21 +113,17 @@ function initSearch() {
       ]);
       if (mine !== serial) return; // an older answer arriving late must not overwrite a newer one
       renderSuggestion(box, s);
-      matches.replaceChildren();
-      if (found.total) matches.append(el("li", `库中 ${found.total} 条相关指标`, "label"));
-      for (const item of found.items) {
-        const li = el("li");
-        const a = el("a", item.name);
-        a.href = `/indicators/${item.id}`;
-        li.append(a, el("span", ` ${item.declared.l2 || item.declared.l1} · ${item.department}`, "muted"));
-        if (item.disagreement) li.append(el("span", "意见不一", "badge warn"));
-        if (item.decision) li.append(el("span", `已决：${item.decision.code_name || "跳过"}`, "badge ok"));
-        matches.append(li);
-      }
+      listIndicators("库中相关指标", found.items, found.total);
     } catch (e) { toast(e.message, "error"); }
   }, 180);
   input.addEventListener("input", run);
   valueInput.addEventListener("input", run);
+  document.getElementById("show-disputed").addEventListener("click", async () => {
+    try {
+      const found = await api("/api/indicators?disputed=true&size=50");
+      listIndicators("意见不一的指标", found.items, found.total);
+    } catch (e) { toast(e.message, "error"); }
+  });
 }
 
 // --------------------------------------------------------------------------------------------- queue
@@ -141,8 +152,14 @@ function showItem(item) {
   const suggested = flag ? flag.suggested_code : s?.code;
   field("suggested").textContent = suggested === "PR" ? NAMES.PR
     : s && suggested === s.code ? `${s.l1} / ${s.l2}` : NAMES[suggested] || "—";
-  setBar(field("bar"), s ? s.confidence : 0);
-  field("prob").textContent = s ? `模型概率 ${pct(s.confidence)}` : "";
+  if (suggested === "PR" && flag) {
+    // A process item is the audit's finding, not one of the model's leaves: show its score.
+    setBar(field("bar"), flag.score);
+    field("prob").textContent = `过程指标判定分值 ${pct(flag.score)}；若保留，模型最可能的类别：`;
+  } else {
+    setBar(field("bar"), s ? s.confidence : 0);
+    field("prob").textContent = s ? `模型概率 ${pct(s.confidence)}` : "";
+  }
   field("reason").textContent = s ? s.reason : "";
   const top = field("top");
   top.replaceChildren();
@@ -269,9 +286,12 @@ async function loadClusters(page) {
     c.members.forEach((m, index) => {
       const card = el("div", null, "member");
       card.append(el("div", `${m.department} · ${m.project}`, "where"), el("div", `相似度 ${pct(m.similarity)} · ${m.doc}`, "muted"));
-      const text = el("p", null, "text");
-      if (m.diff) renderDiff(text, m.diff); else text.textContent = m.text;
-      card.append(text);
+      card.append(el("p", m.text, "text"));
+      if (m.diff) {
+        const diff = el("p", "差异：", "diff");
+        renderDiff(diff, m.diff);
+        card.append(diff);
+      }
       if (m.indicator_id) { const a = el("a", "查看指标 →"); a.href = `/indicators/${m.indicator_id}`; card.append(a); }
       card.hidden = index >= SHOWN;
       grid.append(card);
