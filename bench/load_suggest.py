@@ -107,8 +107,11 @@ async def run(args: argparse.Namespace, base: str, token: str) -> tuple[list[flo
     latencies: list[float] = []
     errors: list[str] = []
     async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}) as http:
-        for name in pool[:20]:  # warm up: jieba and the model are loaded, connections opened
-            await http.get("/api/suggest", params={"name": name})
+        # Warm up (not measured): one request, then a concurrent burst, so batches of every size have run.
+        await http.get("/api/suggest", params={"name": pool[0] + "预热"})
+        await asyncio.gather(
+            *(http.get("/api/suggest", params={"name": name + "预热"}) for name in pool[1:51])
+        )
     started = time.monotonic()
     until = started + args.seconds
     rng = random.Random(args.seed)

@@ -231,10 +231,10 @@ async function decide(action, code = "") {
   }
 }
 
-function initQueue() {
-  fillDepartments(document.getElementById("department"), () => loadQueue().catch((e) => toast(e.message, "error")));
-  document.querySelectorAll("#card [data-action]").forEach((b) => b.addEventListener("click", () => decide(b.dataset.action)));
-  document.querySelectorAll("#card [data-code]").forEach((b) => b.addEventListener("click", () => decide("choose", b.dataset.code)));
+// One key per decision; buttons inside ``scope`` do the same. Keys are ignored while typing in a field.
+function bindDecisions(scope, onDecide) {
+  scope.querySelectorAll("[data-action]").forEach((b) => b.addEventListener("click", () => onDecide(b.dataset.action)));
+  scope.querySelectorAll("[data-code]").forEach((b) => b.addEventListener("click", () => onDecide("choose", b.dataset.code)));
   document.addEventListener("keydown", (event) => {
     const target = event.target;
     const typing = target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement;
@@ -242,11 +242,28 @@ function initQueue() {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const key = event.key.toLowerCase();
     const actions = { a: "accept", k: "keep", p: "process", s: "skip", u: "undo" };
-    if (actions[key]) { event.preventDefault(); decide(actions[key]); }
-    else if (/^[1-9]$/.test(key)) { event.preventDefault(); decide("choose", CHOICES[Number(key) - 1]); }
-    else if (key === "/") { event.preventDefault(); document.getElementById("search").focus(); }
+    if (actions[key] && (key !== "a" || scope.querySelector('[data-action="accept"]'))) { event.preventDefault(); onDecide(actions[key]); }
+    else if (/^[1-9]$/.test(key)) { event.preventDefault(); onDecide("choose", CHOICES[Number(key) - 1]); }
+    else if (key === "/" && document.getElementById("search")) { event.preventDefault(); document.getElementById("search").focus(); }
   });
+}
+
+function initQueue() {
+  fillDepartments(document.getElementById("department"), () => loadQueue().catch((e) => toast(e.message, "error")));
+  bindDecisions(document.getElementById("card"), decide);
   loadQueue().catch((e) => toast(e.message, "error"));
+}
+
+function initIndicator() {
+  const box = document.getElementById("decide");
+  const id = Number(box.dataset.indicator);
+  bindDecisions(box, async (action, code = "") => {
+    try {
+      const comment = action === "undo" ? "" : document.getElementById("comment").value.trim();
+      await api("/api/decisions", { method: "POST", body: JSON.stringify({ indicator_id: id, action, code, comment }) });
+      window.location.reload();
+    } catch (e) { toast(e.message, "error"); }
+  });
 }
 
 // ------------------------------------------------------------------------------------------ clusters
@@ -324,4 +341,5 @@ document.addEventListener("DOMContentLoaded", () => {
   const page = document.body.dataset.page;
   if (page === "review") { initSearch(); initQueue(); }
   if (page === "clusters") initClusters();
+  if (page === "indicator") initIndicator();
 });
