@@ -533,6 +533,6 @@ PROCESS_CUES: tuple[str, ...] = (
 # The same, written out as a pattern: strong enough to flag on its own (TAXONOMY.md §4: "flag them as
 # process items whatever their slot").
 PROCESS_PATTERN = re.compile(
-    r"预算.{0,4}(执行|完成)|资金.{0,3}(执行|到位|实际支出|支出|下达|拨付|到账)|支出的?(合规|相关)"
-    r"|政府采购率|经费.{0,2}支付|支付合规|资金.{0,2}(按时|及时)"
+    r"预算.{0,4}(执行|完成)|资金.{0,3}(执行|到位|实际支出|支出|支付|下达|拨付|到账)|支出的?(合规|相关)"
+    r"|政府采购率|经费.{0,2}支付|支付合规"
 )
