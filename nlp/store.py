@@ -532,7 +532,14 @@ def rebuild_clusters(db: Store, *, services: Services | None = None) -> int:
         return 0
     with db.read() as conn:
         docs = documents_in_store(conn)
-        lookup = {(rec.doc, rec.project, rec.line): iid for iid, rec in indicator_records(conn).items()}
+        records = indicator_records(conn)
+    # Several indicators can share a line (file 000 puts a whole project on one), so members are matched
+    # by their shown text first and by position only for goal- and set-level members.
+    by_text = {
+        (r.doc, r.project, r.line, f"{r.name}：{r.value}" if r.value else r.name): i
+        for i, r in records.items()
+    }
+    by_line = {(r.doc, r.project, r.line): i for i, r in records.items()}
     found = [
         (level, c) for level in services.cluster_levels for c in services.find_clusters(docs, level=level)
     ]
@@ -557,7 +564,8 @@ def rebuild_clusters(db: Store, *, services: Services | None = None) -> int:
             rows = [
                 {
                     "cluster_id": cluster_id,
-                    "indicator_id": lookup.get((m.doc, m.project, m.line)),
+                    "indicator_id": by_text.get((m.doc, m.project, m.line, m.text))
+                    or by_line.get((m.doc, m.project, m.line)),
                     "doc": m.doc,
                     "department": m.department,
                     "project": m.project,
