@@ -33,7 +33,7 @@ system-deps:
 
 run: install
 	$(BIN)/zhibiao run corpus/raw --out out/ --db sqlite:///var/zhibiao.sqlite; status=$$?; \
-	echo "Report: $$(pwd)/out/report.html"; \
+	echo "Open the report: file://$$(pwd)/out/report.html"; \
 	echo "Workbench: $(BIN)/zhibiao serve --db sqlite:///var/zhibiao.sqlite  (then open http://127.0.0.1:8000/;"; \
 	echo "           first reviewer: $(BIN)/zhibiao user add NAME --admin --db sqlite:///var/zhibiao.sqlite)"; \
 	exit $$status

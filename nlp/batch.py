@@ -38,7 +38,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -223,6 +223,9 @@ class _ScoreCache:
                 "CREATE TABLE IF NOT EXISTS scores (model TEXT NOT NULL, key BLOB NOT NULL, proba BLOB NOT NULL,"
                 " process REAL NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (model, key)) WITHOUT ROWID"
             )
+            # Scores of other models (or of older feature code) can never be used again.
+            self.conn.execute("DELETE FROM scores WHERE model != ?", (model,))
+            self.conn.commit()
 
     @staticmethod
     def key(row: tuple[str, str, str]) -> bytes:
@@ -330,14 +333,16 @@ def _parse_stream(
     if client is not None and paths:
         from distributed import as_completed
 
+        # Workers need not share our working directory: send absolute paths, give the documents back
+        # the paths as given, so the output is the same as a run on this machine.
         futures = {
-            client.submit(_parse_safely, path, pure=False): (i, path)
+            client.submit(_parse_safely, os.path.abspath(path), pure=False): (i, path)
             for i, path in zip(ids, paths, strict=True)
         }
         for future in as_completed(futures):
             i, path = futures[future]
             try:
-                yield i, future.result()
+                yield i, _relocate(future.result(), path)
             except Exception as exc:  # the worker died or could not run the task
                 yield i, _failed(path, exc)
         return
@@ -358,6 +363,14 @@ def _parse_stream(
             ids, paths = [i for i, _ in ids_paths], [p for _, p in ids_paths]
     for i, path in zip(ids, paths, strict=True):
         yield i, _parse_safely(path)
+
+
+def _relocate(document: Document, path: str) -> Document:
+    """The document as if parsed from ``path`` (its problems name that path too)."""
+    if document.path == path:
+        return document
+    problems = tuple(replace(p, path=path) if p.path == document.path else p for p in document.problems)
+    return replace(document, path=path, problems=problems)
 
 
 def _worth_processes(paths: Sequence[str]) -> bool:
@@ -619,8 +632,6 @@ def run(
             database.close()
         progress("store", 1, 1)
         lap("store")
-        from dataclasses import replace
-
         report = replace(report, db_url=database.url, load=load)
     return report
 
@@ -664,13 +675,16 @@ def progress_display(
 
     started: dict[str, float] = {}
     last: dict[str, int] = {}
+    finished: set[str] = set()
 
     def log(stage: str, done: int, total: int) -> None:
         now = time.perf_counter()
         started.setdefault(stage, now)
         step = max(total // 10, 1)  # about ten lines per stage at most
-        if done < total and done // step == last.get(stage, -1):
+        if done // step == last.get(stage, -1) and (done < total or stage in finished):
             return
+        if done >= total:
+            finished.add(stage)
         last[stage] = done // step
         suffix = f" ({now - started[stage]:.1f} s)" if done >= total else ""
         print(f"{stage}: {done}/{total}{suffix}", file=stream, flush=True)

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,7 @@ LabelledText = tuple[str, str, str, str]
 # ------------------------------------------------------------------------------------------ records
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a batch holds one per distinct text, maybe millions
 class Prediction:
     """The model's judgement of one indicator (never influenced by the declared category)."""
 
@@ -147,7 +148,8 @@ def _cue_index() -> dict[str, tuple[tuple[str, str], ...]]:
 _CUE_INDEX: dict[str, tuple[tuple[str, str], ...]] | None = None
 
 
-def _cue_hits(text: str) -> list[str]:
+@lru_cache(maxsize=1 << 16)  # descriptions and values repeat even where names do not
+def _cue_hits(text: str) -> tuple[str, ...]:
     """One code per cue word found in ``text`` (a code repeats when several of its words are there);
     ``PR`` once if any process cue is there."""
     # Only words whose first character occurs in the text can occur in it: ~200 substring tests per
@@ -164,7 +166,7 @@ def _cue_hits(text: str) -> list[str]:
                     process = True
     if process:
         hits.append("PR")
-    return hits
+    return tuple(hits)
 
 
 def cue_analyzer(row: tuple[str, str, str]) -> list[str]:
@@ -534,16 +536,20 @@ def _reasons(bundle: Bundle, x: Any, tops: np.ndarray, *, n: int = 3) -> list[st
     # One multiplication for the whole chunk: each stored value times its feature's lift for the row's class.
     contributions = x.data * lift[np.repeat(tops, np.diff(x.indptr)), x.indices]
     names = _feature_names(bundle)
+    labels = _LABELS_CACHE.setdefault(id(bundle.pipe), {})  # column -> readable words, made once
     out = []
     for i in range(x.shape[0]):
         lo, hi = x.indptr[i], x.indptr[i + 1]
-        values, columns = contributions[lo:hi], x.indices[lo:hi]
+        values = contributions[lo:hi]
+        columns = x.indices[lo:hi].tolist()
         parts: list[str] = []
         seen: set[str] = set()
-        for j in np.argsort(-values):
+        for j in np.argsort(-values).tolist():
             if values[j] <= 0 or len(parts) >= n:
                 break
-            label = _readable(names[columns[j]])
+            label = labels.get(columns[j])
+            if label is None:
+                label = labels[columns[j]] = _readable(names[columns[j]])
             if label and label not in seen:
                 seen.add(label)
                 parts.append(label)
@@ -562,6 +568,7 @@ def _coefficients(clf: Any) -> np.ndarray | None:
 
 
 _NAMES_CACHE: dict[int, np.ndarray] = {}
+_LABELS_CACHE: dict[int, dict[int, str]] = {}
 
 
 def _feature_names(bundle: Bundle) -> np.ndarray:
@@ -702,16 +709,23 @@ def classify(
     classes = bundle.classes
     orders = np.argsort(-scores.proba, axis=1)[:, :3] if first else np.zeros((0, 3), dtype=np.intp)
     reasons = scores.reasons if explain and scores.reasons else ("",) * len(first)
-    cache: dict[tuple[int, str], Prediction] = {}
+    # One prediction per distinct row and scheme (the scheme decides the 一级); nearly every row comes
+    # in one scheme only, so a list by row holds them and a dict takes the rare second scheme.
+    made: list[Prediction | None] = [None] * len(first)
+    other: dict[tuple[int, str], Prediction] = {}
     out: list[Prediction] = []
     for ind, row in zip(indicators, rows, strict=True):
         i = index[row]
-        key = (i, ind.scheme)
-        prediction = cache.get(key)
+        prediction = made[i]
         if prediction is None:
-            prediction = cache[key] = _make_prediction(
+            prediction = made[i] = _make_prediction(
                 classes, scores.proba[i], orders[i], ind.scheme, reasons[i]
             )
+        elif prediction.l1 != l1_for_leaf(prediction.code, scheme=ind.scheme):
+            key = (i, ind.scheme)
+            if key not in other:
+                other[key] = _make_prediction(classes, scores.proba[i], orders[i], ind.scheme, reasons[i])
+            prediction = other[key]
         out.append(prediction)
     return out
 

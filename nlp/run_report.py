@@ -46,6 +46,7 @@ RUN_COLUMNS: tuple[str, ...] = (
 NO_DEPARTMENT = "（未注明部门）"
 _EXCEL_ROWS = 1_048_575  # rows per sheet after the header
 _EXCEL_CELL = 32_767  # characters per cell
+_MEMO_LIMIT = 100_000  # cleaned texts remembered while writing a workbook
 
 
 @dataclass
@@ -96,19 +97,32 @@ def _tail(indicator: Indicator, prediction: Prediction, verdict: Verdict) -> lis
     return [row[column] for column in RUN_COLUMNS[len(INDICATOR_COLUMNS) :]]
 
 
-def _cell(sheet: Any, value: Any) -> Any:
-    """A value safe for a write-only sheet: text stays text (never a formula), illegal characters go."""
-    if not isinstance(value, str):
-        return value
+def _cleaner(book: Any) -> Callable[[Any], Any]:
+    """A function making values safe for write-only sheets of ``book``: text stays text (never a formula)
+    and loses characters XML cannot hold. Texts repeat (departments, projects, goals), so each distinct
+    one is cleaned once."""
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    text = ILLEGAL_CHARACTERS_RE.sub("", value)[:_EXCEL_CELL]
-    if text.startswith("="):
-        cell = WriteOnlyCell(sheet, value=text)
-        cell.data_type = "s"
-        return cell
-    return text
+    anchor = book.create_sheet("_")  # text cells need a sheet of the workbook; removed before saving
+    book._sheets.remove(anchor)
+    memo: dict[str, str] = {}
+
+    def clean(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        text = memo.get(value)
+        if text is None:
+            text = ILLEGAL_CHARACTERS_RE.sub("", value)[:_EXCEL_CELL]
+            if len(memo) < _MEMO_LIMIT:
+                memo[value] = text
+        if text.startswith("="):  # a new cell each time: openpyxl writes cells after append returns
+            cell = WriteOnlyCell(anchor, value=text)
+            cell.data_type = "s"
+            return cell
+        return text
+
+    return clean
 
 
 def _sheet(book: Any, title: str, columns: Sequence[str], n_rows: int) -> Any:
@@ -150,6 +164,7 @@ def write_tables(
     tails: dict[tuple[int, int], list[Any]] = {}  # one per distinct (prediction, verdict): both are shared
     flagged: list[int] = []
     book = Workbook(write_only=True)
+    clean = _cleaner(book)
     flag_count = sum(1 for v in verdicts if v.flagged)
     flag_sheet = _sheet(book, "flags", FLAG_COLUMNS, flag_count)
     sheets = [_sheet(book, "indicators", RUN_COLUMNS, min(total, _EXCEL_ROWS))]
@@ -175,7 +190,7 @@ def write_tables(
                 if in_sheet == _EXCEL_ROWS:  # Excel's limit: go on in another sheet
                     sheets.append(_sheet(book, f"indicators{len(sheets) + 1}", RUN_COLUMNS, _EXCEL_ROWS))
                     in_sheet = 0
-                sheets[-1].append([_cell(sheets[-1], value) for value in row])
+                sheets[-1].append([clean(value) for value in row])
                 in_sheet += 1
             if progress is not None:
                 progress(min(start + chunk, total), total)
@@ -192,14 +207,12 @@ def write_tables(
         row = [getattr(indicators[i], c) for c in INDICATOR_COLUMNS] + tails[
             (id(predictions[i]), id(verdicts[i]))
         ]
-        flag_sheet.append(
-            [_cell(flag_sheet, row[positions[c]] if c in positions else "") for c in FLAG_COLUMNS]
-        )
+        flag_sheet.append([clean(row[positions[c]] if c in positions else "") for c in FLAG_COLUMNS])
     departments = _sheet(
         book, "departments", ["department", "indicators", "flagged", "rate"], len(tally.departments)
     )
     for r in tally.rates():
-        departments.append([_cell(departments, r["department"]), r["indicators"], r["flagged"], r["rate"]])
+        departments.append([clean(r["department"]), r["indicators"], r["flagged"], r["rate"]])
     flags_xlsx.parent.mkdir(parents=True, exist_ok=True)
     book.save(flags_xlsx)
     if progress is not None:
@@ -212,11 +225,12 @@ def write_clusters_book(clusters: Mapping[str, Sequence[Cluster]], path: Path) -
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
+    clean = _cleaner(book)
     for level, found in clusters.items():
         rows = list(cluster_rows(found))
         sheet = _sheet(book, level, CLUSTER_COLUMNS, min(len(rows), _EXCEL_ROWS))
         for row in rows[:_EXCEL_ROWS]:
-            sheet.append([_cell(sheet, row[column]) for column in CLUSTER_COLUMNS])
+            sheet.append([clean(row[column]) for column in CLUSTER_COLUMNS])
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)
     return path

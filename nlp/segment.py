@@ -47,7 +47,7 @@ KINDS: tuple[str, ...] = (
     "qualitative", "repeat", "text", "empty",
 )  # fmt: skip
 
-_CACHE_SIZE = 1 << 18  # distinct texts; boilerplate repeats, so hits dominate
+_CACHE_SIZE = 1 << 16  # distinct texts; boilerplate repeats, so hits dominate (larger costs ~1 KB an entry)
 _lock = threading.RLock()  # re-entrant: building one resource may one day need the other
 _jieba: jieba.Tokenizer | None = None
 _pipeline: tuple[Language, Matcher] | None = None

@@ -199,6 +199,23 @@ def test_unwritable_output_folder_is_reported_as_E080(
     assert str(caught.value).startswith(f"[E080] {blocker / 'out'}: cannot write the run's output")
 
 
+def test_workbook_text_that_looks_like_a_formula_stays_text_and_control_characters_go(tmp_path: Path) -> None:
+    from openpyxl import Workbook, load_workbook
+
+    from nlp.run_report import _cleaner
+
+    book = Workbook(write_only=True)
+    clean = _cleaner(book)
+    sheet = book.create_sheet("t")
+    sheet.append([clean("=100%"), clean("资金\x0c到位率"), 3])
+    sheet.append([clean("=100%")])
+    book.save(tmp_path / "t.xlsx")
+    saved = load_workbook(tmp_path / "t.xlsx")
+    assert saved.sheetnames == ["t"]
+    assert list(saved["t"].values) == [("=100%", "资金到位率", 3), ("=100%", None, None)]
+    assert saved["t"]["A1"].data_type == "s"
+
+
 # ------------------------------------------------------------------------------------------ re-runs
 
 
@@ -279,6 +296,21 @@ def test_scores_are_the_same_row_by_row_in_chunks_and_in_worker_processes(
     assert np.array_equal(one.proba, whole.proba[:7]) and one.reasons == whole.reasons[:7]
 
 
+def test_one_text_in_two_schemes_gets_each_schemes_first_level(bundle) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from nlp.records import Indicator
+
+    base = Indicator(doc="d", department="", project="p", goal="", budget=None, scheme="classic",
+                     declared_l1="产出指标", declared_l2="成本指标", declared_code="14", name="人均培训成本",
+                     annual_value="≤800元/人", line=1)  # fmt: skip
+    modern = replace(base, scheme="2021", line=2)
+    first, second, third = classify(bundle, [base, modern, replace(base, line=3)])
+    assert first.code == second.code == "14"
+    assert (first.l1, second.l1) == ("产出指标", "成本指标")
+    assert third is first
+
+
 def test_duplicated_indicators_share_one_verdict_equal_to_judging_them_alone(bundle, seed_paths) -> None:  # type: ignore[no-untyped-def]
     indicators = list(parse_paths([seed_paths["001"]])[0].indicators[:40])
     doubled = indicators + indicators[::-1]
@@ -299,6 +331,14 @@ def test_progress_is_plain_log_lines_when_not_a_terminal() -> None:
     lines = buffer.getvalue().splitlines()
     assert lines[0] == "classify: 0/100" and lines[-1].startswith("classify: 100/100 (")
     assert len(lines) <= 12
+
+
+def test_progress_logs_each_stage_once_when_it_finishes() -> None:
+    buffer = io.StringIO()
+    with progress_display(buffer) as progress:
+        progress("write", 5, 5)
+        progress("write", 5, 5)
+    assert len(buffer.getvalue().splitlines()) == 1
 
 
 def test_progress_draws_rich_bars_on_a_terminal() -> None:

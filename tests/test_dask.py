@@ -36,13 +36,15 @@ def test_run_on_a_dask_cluster_writes_what_the_single_machine_run_writes(
         shutil.copy(path, docs)
     (docs / "broken.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
     monkeypatch.setattr(batch, "CHUNK_ROWS", 100)  # several scoring tasks, spread over both workers
-    here = run([docs], out=tmp_path / "here", bundle=bundle, workers=1, store=False)
+    # A relative path: the workers started elsewhere, so the run must not rely on its working directory.
+    monkeypatch.chdir(tmp_path)
+    here = run(["docs"], out=tmp_path / "here", bundle=bundle, workers=1, store=False)
     there = run(
-        [docs], out=tmp_path / "there", bundle=bundle, scheduler=cluster.scheduler_address, store=False
+        ["docs"], out=tmp_path / "there", bundle=bundle, scheduler=cluster.scheduler_address, store=False
     )
     assert there.reused == here.reused == {"files": 0, "texts": 0}
     assert (there.indicators, there.flagged, there.clusters) == (here.indicators, here.flagged, here.clusters)
-    assert there.failed_files == here.failed_files == (str(docs / "broken.xlsx"),)
+    assert there.failed_files == here.failed_files == (str(Path("docs") / "broken.xlsx"),)
     for name in ("indicators.csv",):
         assert (tmp_path / "there" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
     for name in ("flags.xlsx", "clusters.xlsx"):
