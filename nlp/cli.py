@@ -59,14 +59,22 @@ def cmd_train(args: argparse.Namespace) -> int:
         from nlp.store import reviewed_labels
 
         reviewed = reviewed_labels(args.db)
-    bundle = train(corpus=Path(args.corpus), path=Path(args.model) if args.model else None, reviewed=reviewed,
-                   family=args.family)
+    bundle = train(
+        corpus=Path(args.corpus),
+        path=Path(args.model) if args.model else None,
+        reviewed=reviewed,
+        family=args.family,
+    )
     cv = bundle.meta["cv"]
-    print(f"Trained {bundle.version} on {bundle.meta['n_train']} examples {bundle.meta['label_sources']}"
-          f" in {bundle.meta['train_seconds']} s")
+    print(
+        f"Trained {bundle.version} on {bundle.meta['n_train']} examples {bundle.meta['label_sources']}"
+        f" in {bundle.meta['train_seconds']} s"
+    )
     if cv:
-        print(f"Grouped 5-fold CV against gold (n={cv['n']}): 二级 acceptable accuracy {cv['accuracy_acceptable']:.3f}, "
-              f"exact {cv['accuracy_exact']:.3f}, 一级 {cv['accuracy_l1']:.3f}, macro-F1 {cv['macro_f1']:.3f}")
+        print(
+            f"Grouped 5-fold CV against gold (n={cv['n']}): 二级 acceptable accuracy {cv['accuracy_acceptable']:.3f}, "
+            f"exact {cv['accuracy_exact']:.3f}, 一级 {cv['accuracy_l1']:.3f}, macro-F1 {cv['macro_f1']:.3f}"
+        )
     from nlp.model import DEFAULT_MODEL_PATH
 
     print(f"Saved to {args.model or DEFAULT_MODEL_PATH}")
@@ -80,19 +88,33 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     from nlp.taxonomy import LEAF_NAMES
 
     bundle = _bundle(args)
-    prediction = suggest(bundle, args.text, value=args.value or "", description=args.description or "",
-                         top=args.top)
+    prediction = suggest(
+        bundle, args.text, value=args.value or "", description=args.description or "", top=args.top
+    )
     if args.json:
-        print(json.dumps({"code": prediction.code, "l1": prediction.l1, "l2": prediction.l2,
-                          "confidence": prediction.confidence, "top": prediction.top, "process": prediction.process,
-                          "reason": prediction.reason}, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "code": prediction.code,
+                    "l1": prediction.l1,
+                    "l2": prediction.l2,
+                    "confidence": prediction.confidence,
+                    "top": prediction.top,
+                    "process": prediction.process,
+                    "reason": prediction.reason,
+                },
+                ensure_ascii=False,
+            )
+        )
         return 0
     print(f"{args.text}" + (f"（{args.value}）" if args.value else ""))
     for code, probability in prediction.top:
         print(f"  {code} {LEAF_NAMES[code]:<10} {probability:6.1%}")
     print(f"依据：{prediction.reason}")
     if prediction.process >= 0.5:
-        print(f"注意：疑似过程指标（预算执行/资金到位/支出合规类，{prediction.process:.0%}），不是绩效产出或效益，建议剔除。")
+        print(
+            f"注意：疑似过程指标（预算执行/资金到位/支出合规类，{prediction.process:.0%}），不是绩效产出或效益，建议剔除。"
+        )
     return 0
 
 
@@ -150,7 +172,9 @@ def cmd_classify(args: argparse.Namespace) -> int:
     else:
         for row in rows[:50]:
             flag = "⚑" if row["flagged"] else " "
-            print(f"{flag} {row['pred_code']} {row['pred_l2']:<10} {row['confidence']:.2f}  {row.get('name', '')}")
+            print(
+                f"{flag} {row['pred_code']} {row['pred_l2']:<10} {row['confidence']:.2f}  {row.get('name', '')}"
+            )
         print(f"{len(rows)} indicators, {sum(r['flagged'] for r in rows)} flagged")
     for problem in problems:
         print(f"Skipped: {problem}", file=sys.stderr)
@@ -180,18 +204,28 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     report = evaluate(corpus=Path(args.corpus), out=Path(args.out) if args.out else None, db=args.db)
     c, a = report["classifier"], report["audit"]
     print(f"Classifier, grouped 5-fold CV against gold (n={c['n']}):")
-    print(f"  二级 acceptable accuracy {c['accuracy_acceptable']:.3f}  exact {c['accuracy_exact']:.3f}  "
-          f"一级 {c['accuracy_l1']:.3f}  macro-F1 {c['macro_f1']:.3f}")
+    print(
+        f"  二级 acceptable accuracy {c['accuracy_acceptable']:.3f}  exact {c['accuracy_exact']:.3f}  "
+        f"一级 {c['accuracy_l1']:.3f}  macro-F1 {c['macro_f1']:.3f}"
+    )
     for family, scores in report["families"].items():
-        print(f"  {family:<7} acceptable {scores['accuracy_acceptable']:.3f}  一级 {scores['accuracy_l1']:.3f}  "
-              f"macro-F1 {scores['macro_f1']:.3f}")
+        print(
+            f"  {family:<7} acceptable {scores['accuracy_acceptable']:.3f}  一级 {scores['accuracy_l1']:.3f}  "
+            f"macro-F1 {scores['macro_f1']:.3f}"
+        )
     d = report["trained_on_declared"]
-    print(f"  trained on declared labels instead: acceptable {d['accuracy_acceptable']:.3f}, 一级 {d['accuracy_l1']:.3f}")
-    print("  per class (precision/recall): " + ", ".join(
-        f"{k} {v['precision']:.2f}/{v['recall']:.2f}" for k, v in c["per_class"].items()))
+    print(
+        f"  trained on declared labels instead: acceptable {d['accuracy_acceptable']:.3f}, 一级 {d['accuracy_l1']:.3f}"
+    )
+    print(
+        "  per class (precision/recall): "
+        + ", ".join(f"{k} {v['precision']:.2f}/{v['recall']:.2f}" for k, v in c["per_class"].items())
+    )
     print(f"Audit against gold ({a['misplaced']} misplaced, {a['fine']} fine; ambiguous left out):")
-    print(f"  {a['flagged']} flagged: precision {a['precision']:.3f}, recall {a['recall']:.3f}, "
-          f"process items recall {a['process_recall']:.3f}, suggestion right {a['suggestion_right']:.3f}")
+    print(
+        f"  {a['flagged']} flagged: precision {a['precision']:.3f}, recall {a['recall']:.3f}, "
+        f"process items recall {a['process_recall']:.3f}, suggestion right {a['suggestion_right']:.3f}"
+    )
     for reason, scores in a["per_reason"].items():
         print(f"  {reason:<24} {scores['flags']:>4} flags, precision {scores['precision']:.2f}")
     if "reviewers" in report:
@@ -211,10 +245,12 @@ def cmd_load(args: argparse.Namespace) -> int:
     db = open_store(args.db)
     documents = parse_paths(args.paths, n_jobs=args.workers)
     report = load_documents(db, documents, bundle=_bundle(args))
-    print(f"Loaded {report.documents} documents, {report.indicators} indicators into {db.safe_url}: "
-          f"{report.added} new, {report.updated} updated, {report.retired} retired; "
-          f"{report.flagged} flagged, {report.clusters} clusters; "
-          f"{report.decisions_kept} decisions kept (model {report.model_version})")
+    print(
+        f"Loaded {report.documents} documents, {report.indicators} indicators into {db.safe_url}: "
+        f"{report.added} new, {report.updated} updated, {report.retired} retired; "
+        f"{report.flagged} flagged, {report.clusters} clusters; "
+        f"{report.decisions_kept} decisions kept (model {report.model_version})"
+    )
     for problem in report.problems:
         print(f"Skipped: {problem}", file=sys.stderr)
     return 1 if report.problems else 0
@@ -253,33 +289,48 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 def _register_store_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     db_help = "store URL (default $ZHIBIAO_DB or sqlite:///var/zhibiao.sqlite; postgresql+psycopg://… works)"
-    p = sub.add_parser("load", help="parse, classify, audit and cluster documents into the review store",
-                       description="Load documents into the store; re-loading updates them and keeps decisions.",
-                       epilog="Example: zhibiao load corpus/raw --db sqlite:///var/zhibiao.sqlite")
+    p = sub.add_parser(
+        "load",
+        help="parse, classify, audit and cluster documents into the review store",
+        description="Load documents into the store; re-loading updates them and keeps decisions.",
+        epilog="Example: zhibiao load corpus/raw --db sqlite:///var/zhibiao.sqlite",
+    )
     p.add_argument("paths", nargs="+", help="documents or folders (.txt .csv .xlsx .pdf .docx)")
     p.add_argument("--db", help=db_help)
     p.add_argument("--model", help="model bundle (default models/zhibiao.joblib)")
     p.add_argument("--workers", type=int, default=1, help="parse files in parallel (default 1)")
     p.set_defaults(func=cmd_load)
 
-    p = sub.add_parser("serve", help="serve the review page and the JSON API",
-                       description="Serve the reviewer workbench (page at /, OpenAPI at /docs) with uvicorn.",
-                       epilog="Example: zhibiao serve --db sqlite:///var/zhibiao.sqlite --port 8000")
+    p = sub.add_parser(
+        "serve",
+        help="serve the review page and the JSON API",
+        description="Serve the reviewer workbench (page at /, OpenAPI at /docs) with uvicorn.",
+        epilog="Example: zhibiao serve --db sqlite:///var/zhibiao.sqlite --port 8000",
+    )
     p.add_argument("--db", help=db_help)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--model", help="model bundle (default models/zhibiao.joblib)")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("user", help="manage reviewer accounts", description="Manage reviewer accounts.",
-                       epilog="Example: zhibiao user add wang --admin")
+    p = sub.add_parser(
+        "user",
+        help="manage reviewer accounts",
+        description="Manage reviewer accounts.",
+        epilog="Example: zhibiao user add wang --admin",
+    )
     users = p.add_subparsers(dest="user_command", required=True, metavar="ACTION")
-    p = users.add_parser("add", help="create a reviewer and print their API token once",
-                         description="Create a reviewer (password from a prompt or stdin); prints the API token.",
-                         epilog="Example: echo 'a long secret' | zhibiao user add li --password-stdin")
+    p = users.add_parser(
+        "add",
+        help="create a reviewer and print their API token once",
+        description="Create a reviewer (password from a prompt or stdin); prints the API token.",
+        epilog="Example: echo 'a long secret' | zhibiao user add li --password-stdin",
+    )
     p.add_argument("name", help="login name (letters, digits, . @ - _)")
     p.add_argument("--admin", action="store_true", help="administrator (may export decisions)")
-    p.add_argument("--password-stdin", action="store_true", help="read the password from the first stdin line")
+    p.add_argument(
+        "--password-stdin", action="store_true", help="read the password from the first stdin line"
+    )
     p.add_argument("--db", help=db_help)
     p.set_defaults(func=cmd_user_add)
 
@@ -347,23 +398,40 @@ def cmd_run(args: argparse.Namespace) -> int:
     from nlp.batch import progress_display, run
 
     with progress_display(sys.stderr) as progress:
-        report = run(args.paths, out=args.out, db=args.db, model=args.model, workers=args.workers,
-                     scheduler=args.scheduler, threshold=args.threshold, progress=progress)
+        report = run(
+            args.paths,
+            out=args.out,
+            db=args.db,
+            model=args.model,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            threshold=args.threshold,
+            progress=progress,
+        )
     clusters = ", ".join(f"{level} {n}" for level, n in report.clusters.items())
-    print(f"Ran {len(report.files)} files: {report.projects} projects, {report.indicators} indicators "
-          f"({report.distinct} distinct texts), {report.flagged} flagged; clusters: {clusters}")
-    print(f"Reused from {report.out / '.cache'}: {report.reused['files']} of {len(report.files)} parsed files, "
-          f"{report.reused['texts']} of {report.distinct} scored texts")
+    print(
+        f"Ran {len(report.files)} files: {report.projects} projects, {report.indicators} indicators "
+        f"({report.distinct} distinct texts), {report.flagged} flagged; clusters: {clusters}"
+    )
+    print(
+        f"Reused from {report.out / '.cache'}: {report.reused['files']} of {len(report.files)} parsed files, "
+        f"{report.reused['texts']} of {report.distinct} scored texts"
+    )
     print("Time: " + ", ".join(f"{stage} {s:.1f} s" for stage, s in report.seconds.items()))
     if report.load is not None:
         load = report.load
-        print(f"Store {report.db_url}: {load.added} new, {load.updated} updated, {load.retired} retired, "
-              f"{load.decisions_kept} decisions kept")
+        print(
+            f"Store {report.db_url}: {load.added} new, {load.updated} updated, {load.retired} retired, "
+            f"{load.decisions_kept} decisions kept"
+        )
     for role in ("indicators", "flags", "clusters"):
         print(f"Wrote {report.outputs[role]}")
     print(f"Report: {report.outputs['report']}")
     if report.failed_files:
-        print(f"Could not read {len(report.failed_files)} file(s): " + ", ".join(report.failed_files), file=sys.stderr)
+        print(
+            f"Could not read {len(report.failed_files)} file(s): " + ", ".join(report.failed_files),
+            file=sys.stderr,
+        )
     for problem in report.problems:
         print(f"Skipped: {problem}", file=sys.stderr)
     return 0 if report.ok else 1
@@ -392,18 +460,25 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="parse files in parallel (default 1)")
     p.set_defaults(func=cmd_parse)
 
-    p = sub.add_parser("train", help="train the classifier on the corpus", description="Train the classifier "
-                       "(labels: reviewer decisions > gold > declared), print grouped-CV metrics, save a bundle.",
-                       epilog="Example: zhibiao train --corpus corpus/")
+    p = sub.add_parser(
+        "train",
+        help="train the classifier on the corpus",
+        description="Train the classifier "
+        "(labels: reviewer decisions > gold > declared), print grouped-CV metrics, save a bundle.",
+        epilog="Example: zhibiao train --corpus corpus/",
+    )
     p.add_argument("--corpus", default=str(_DEFAULT_CORPUS), help="corpus folder with raw/ and gold/")
     p.add_argument("--model", help="where to save the bundle (default models/zhibiao.joblib)")
     p.add_argument("--db", help="database URL whose reviewer decisions override gold and declared labels")
     p.add_argument("--family", default="svm", choices=["svm", "logreg", "sgd", "nb"], help="model family")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("suggest", help="suggest the standard category of one indicator",
-                       description="Top categories with probabilities and the features that drove them.",
-                       epilog="Example: zhibiao suggest 资金到位率 --value 100%")
+    p = sub.add_parser(
+        "suggest",
+        help="suggest the standard category of one indicator",
+        description="Top categories with probabilities and the features that drove them.",
+        epilog="Example: zhibiao suggest 资金到位率 --value 100%",
+    )
     p.add_argument("text", help="indicator name (三级指标)")
     p.add_argument("--value", help="target value (指标值)")
     p.add_argument("--description", help="indicator description (绩效指标描述)")
@@ -416,36 +491,57 @@ def _build_parser() -> argparse.ArgumentParser:
         ("classify", cmd_classify, "add predicted categories and audit columns to every indicator"),
         ("audit", cmd_audit, "write a reviewer report of misplaced indicators"),
     ):
-        p = sub.add_parser(name, help=helptext, description=helptext.capitalize() + ".",
-                           epilog=f"Example: zhibiao {name} corpus/raw --out "
-                                  + ("classified.xlsx" if name == "classify" else "audit.html"))
-        p.add_argument("paths", nargs="+", help="documents or tables (.txt .csv .xlsx .pdf .docx), or folders")
-        p.add_argument("--out", required=name == "audit", help="output .csv/.xlsx/.jsonl" +
-                       ("" if name == "classify" else " or .html"))
+        p = sub.add_parser(
+            name,
+            help=helptext,
+            description=helptext.capitalize() + ".",
+            epilog=f"Example: zhibiao {name} corpus/raw --out "
+            + ("classified.xlsx" if name == "classify" else "audit.html"),
+        )
+        p.add_argument(
+            "paths", nargs="+", help="documents or tables (.txt .csv .xlsx .pdf .docx), or folders"
+        )
+        p.add_argument(
+            "--out",
+            required=name == "audit",
+            help="output .csv/.xlsx/.jsonl" + ("" if name == "classify" else " or .html"),
+        )
         p.add_argument("--threshold", type=float, default=None, help="flag score threshold (default 0.5)")
         p.add_argument("--model", help="model bundle (default models/zhibiao.joblib)")
         p.set_defaults(func=func)
 
-    p = sub.add_parser("evaluate", help="grouped-CV figures of the classifier and the audit against gold",
-                       description="Accuracy, macro-F1, per-class figures, confusion matrix, audit precision/recall.",
-                       epilog="Example: zhibiao evaluate --out out/eval")
+    p = sub.add_parser(
+        "evaluate",
+        help="grouped-CV figures of the classifier and the audit against gold",
+        description="Accuracy, macro-F1, per-class figures, confusion matrix, audit precision/recall.",
+        epilog="Example: zhibiao evaluate --out out/eval",
+    )
     p.add_argument("--corpus", default=str(_DEFAULT_CORPUS))
     p.add_argument("--out", help="folder for metrics.json, confusion.png, audit_pr.png, errors.csv")
     p.add_argument("--db", help="also report agreement between reviewers' decisions and the model")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("run", help="parse, classify, audit and cluster a corpus; write tables, report, store",
-                       description="The whole batch: parse (in parallel, cached in OUT/.cache), classify each "
-                       "distinct text once, audit, find boilerplate; write OUT/indicators.csv, flags.xlsx, "
-                       "clusters.xlsx, report.html and load the review store. Re-running reuses finished work.",
-                       epilog="Example: zhibiao run corpus/raw --out out/ --workers 2")
+    p = sub.add_parser(
+        "run",
+        help="parse, classify, audit and cluster a corpus; write tables, report, store",
+        description="The whole batch: parse (in parallel, cached in OUT/.cache), classify each "
+        "distinct text once, audit, find boilerplate; write OUT/indicators.csv, flags.xlsx, "
+        "clusters.xlsx, report.html and load the review store. Re-running reuses finished work.",
+        epilog="Example: zhibiao run corpus/raw --out out/ --workers 2",
+    )
     p.add_argument("paths", nargs="+", help="documents or folders (.txt .csv .xlsx .pdf .docx)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--db", help="store URL (default $ZHIBIAO_DB or sqlite:///var/zhibiao.sqlite)")
     p.add_argument("--model", help="model bundle (default models/zhibiao.joblib; trained first if missing)")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                   help="processes for parsing and scoring on this machine (default: all cores)")
-    p.add_argument("--scheduler", help="Dask scheduler address (tcp://HOST:8786): parse and score on a cluster")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes for parsing and scoring on this machine (default: all cores)",
+    )
+    p.add_argument(
+        "--scheduler", help="Dask scheduler address (tcp://HOST:8786): parse and score on a cluster"
+    )
     p.add_argument("--threshold", type=float, default=None, help="flag score threshold (default 0.5)")
     p.set_defaults(func=cmd_run)
 

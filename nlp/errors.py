@@ -101,7 +101,9 @@ class Errors:
         "The store at {url} has no schema yet or an old one. Run `zhibiao load` (it migrates) and try again."
     )
     # E080-E089: the batch run (nlp/batch.py); E084 is a Problem and starts with "{path}:" like E001-E009.
-    E080 = "{path}: cannot write the run's output ({detail}). Choose another --out folder or make it writable."
+    E080 = (
+        "{path}: cannot write the run's output ({detail}). Choose another --out folder or make it writable."
+    )
     E081 = (
         "Cannot reach the Dask scheduler at {address} ({detail}). Start one with `dask scheduler` and "
         "workers with `dask worker {address}`, check the address, or run without --scheduler."
