@@ -229,11 +229,15 @@ def _verdict(
         note = "；".join(REASONS[r] for r in reasons)
         return Verdict(False, tuple(reasons), declared or top, 0.0, note)
     score, suggested, reason = max(candidates, key=lambda c: (round(c[0], 2), _PRIORITY[c[2]]))
+    # When a rule and the model point to the same category, the rule names the reason: it reads better.
+    reason = max((c for c in candidates if c[1] == suggested), key=lambda c: _PRIORITY[c[2]])[2]
     if "timeliness_without_time" in reasons and reason == "category_mismatch":
         score = min(1.0, score + 0.15)
     # A 二级 under the wrong 一级 is misplaced even when the 二级 itself is right.
     flagged = score >= threshold and (suggested != declared or reason == "l2_not_in_l1")
-    all_reasons = tuple(dict.fromkeys([r for _, _, r in sorted(candidates, reverse=True)] + reasons))
+    all_reasons = tuple(
+        dict.fromkeys([reason] + [r for _, _, r in sorted(candidates, reverse=True)] + reasons)
+    )
     explanation = _explain(ind, reason, suggested, score, proba)
     return Verdict(flagged, all_reasons, suggested, round(float(score), 4), explanation)
 

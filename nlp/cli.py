@@ -135,13 +135,10 @@ def _indicator_rows(args: argparse.Namespace):  # type: ignore[no-untyped-def]
                 problems.append(str(exc))
                 continue
             if is_indicator_table(cols) and "declared_code" not in cols:
-                try:
-                    found = rows_to_indicators(path, cols, rows)
-                except ZhibiaoError as exc:
-                    problems.append(str(exc))
-                    continue
-                indicators += found
-                passthrough += rows
+                found, skipped = rows_to_indicators(path, cols, rows)
+                problems += [str(exc) for exc in skipped]
+                indicators += [indicator for _, indicator in found]
+                passthrough += [row for row, _ in found]
                 columns += [c for c in cols if c not in columns]
                 continue
         document = parse_file(path)

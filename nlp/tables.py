@@ -138,32 +138,36 @@ def is_indicator_table(columns: Sequence[str]) -> bool:
     return any(alias in columns for alias in _ALIASES["name"])
 
 
-def rows_to_indicators(path: Path, columns: Sequence[str], rows: Sequence[dict[str, str]]) -> list[Indicator]:
-    """Indicator records for a plain table; every row is kept (an empty name is an error, not a skip)."""
-    indicators = []
+def rows_to_indicators(
+    path: Path, columns: Sequence[str], rows: Sequence[dict[str, str]]
+) -> tuple[list[tuple[dict[str, str], Indicator]], list[InputError]]:
+    """Indicator records for a plain table, each with its input row; a row with no name is skipped and
+    reported (E007), never dropped silently."""
+    found: list[tuple[dict[str, str], Indicator]] = []
+    problems: list[InputError] = []
     for number, row in enumerate(rows, start=2):
         name = _field(row, "name", columns)
         if not name:
-            raise InputError("E007", path=path, line=number, column="name / 三级指标")
+            problems.append(InputError("E007", path=path, line=number, column="name / 三级指标"))
+            continue
         l1, l2 = _field(row, "declared_l1", columns), _field(row, "declared_l2", columns)
-        indicators.append(
-            Indicator(
-                doc=_field(row, "doc", columns) or path.name,
-                department=_field(row, "department", columns),
-                project=_field(row, "project", columns),
-                goal="",
-                budget=None,
-                scheme=detect_scheme([l1], [l2]) if l1 or l2 else SCHEME_CLASSIC,
-                declared_l1=l1,
-                declared_l2=l2,
-                declared_code=declared_code(l1, l2),
-                name=name,
-                description=_field(row, "description", columns),
-                annual_value=_field(row, "value", columns),
-                line=number,
-            )
+        indicator = Indicator(
+            doc=_field(row, "doc", columns) or path.name,
+            department=_field(row, "department", columns),
+            project=_field(row, "project", columns),
+            goal="",
+            budget=None,
+            scheme=detect_scheme([l1], [l2]) if l1 or l2 else SCHEME_CLASSIC,
+            declared_l1=l1,
+            declared_l2=l2,
+            declared_code=declared_code(l1, l2),
+            name=name,
+            description=_field(row, "description", columns),
+            annual_value=_field(row, "value", columns),
+            line=number,
         )
-    return indicators
+        found.append((row, indicator))
+    return found, problems
 
 
 def annotate(

@@ -74,3 +74,25 @@ def test_bad_model_file_prints_coded_error_and_exits_1(tmp_path: Path, capsys) -
 def test_python_dash_m_nlp_works() -> None:
     done = subprocess.run([sys.executable, "-m", "nlp", "--help"], capture_output=True, text=True, check=True)
     assert "zhibiao" in done.stdout and "classify" in done.stdout
+
+
+def test_classify_reports_a_row_without_name_and_keeps_the_others(
+    model_path: Path, tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["项目名称", "一级指标", "二级指标", "三级指标", "指标值"])
+    sheet.append(["农村公路", "产出指标", "数量指标", "改造农村公路里程", "≥50公里"])
+    sheet.append(["农村公路", "效益指标", "社会效益指标", "", "良好"])
+    sheet.append(["农村公路", "效益指标", "生态效益指标", "群众满意度", "≥90%"])
+    table = tmp_path / "plan.xlsx"
+    book.save(table)
+    out = tmp_path / "out.csv"
+    assert main(["classify", str(table), "--out", str(out), "--model", str(model_path)]) == 1
+    result = _read(out)
+    assert [r["三级指标"] for r in result] == ["改造农村公路里程", "群众满意度"]
+    assert result[1]["flag_reasons"].split(";")[0] == "satisfaction_misplaced"
+    err = capsys.readouterr().err
+    assert "[E007]" in err and "plan.xlsx:3:" in err
