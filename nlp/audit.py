@@ -56,6 +56,7 @@ _SATISFACTION = ("满意度", "满意率", "认可度", "认可率", "好评率"
 _TIME_WORDS = CUES["13"] + ("年底", "月底", "日前", "季度", "每月", "每年", "天", "日内", "时间")
 _COUNT_NAME = ("人数", "人次", "次数", "数量", "宗数", "场次", "件数", "户数")
 _MEASURABLE = ("11", "12", "13", "14")
+_PAID_TO_PEOPLE = ("工资", "待遇", "补贴", "补助", "慰问金", "薪酬", "救助金", "津贴")
 # Rules name the reason before the model does when both point the same way.
 _PRIORITY = {"process_item": 3, "satisfaction_misplaced": 4, "l2_not_in_l1": 2, "category_mismatch": 1}
 
@@ -185,6 +186,14 @@ def _verdict(
     process = max(0.0, min(1.0, pr - 0.2))
     if PROCESS_PATTERN.search(name):
         process = max(process, 0.9)  # TAXONOMY.md §4: flag them as process items whatever their slot
+    if (
+        declared in ("12", "13")
+        and any(word in name for word in _PAID_TO_PEOPLE)
+        and any(word in name for word in ("及时", "按时", "准确", "时限", "精准"))
+    ):
+        # TAXONOMY.md §6: pay or benefits reaching people on time / accurately is 时效 / 质量, not a
+        # process item; where that reading is there, the document's own placement stands.
+        process *= 0.5
     if process > 0:
         candidates.append((process, PROCESS, "process_item"))
     if any(word in name for word in _SATISFACTION) and declared and declared != "31":
