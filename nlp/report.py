@@ -20,7 +20,7 @@ from nlp.audit import REASONS, Verdict
 from nlp.errors import InputError
 from nlp.model import Prediction
 from nlp.records import INDICATOR_COLUMNS, Indicator, indicator_row
-from nlp.tables import AUDIT_COLUMNS, PREDICTION_COLUMNS, append_sheet, write_rows
+from nlp.tables import AUDIT_COLUMNS, PREDICTION_COLUMNS, annotation, append_sheet, write_rows
 from nlp.taxonomy import label_name
 
 __all__ = ["AuditRow", "audit_rows", "department_rates", "write_audit", "chart_png", "setup_fonts"]
@@ -51,21 +51,11 @@ class AuditRow:
     verdict: Verdict
 
     def as_dict(self) -> dict[str, Any]:
-        p, v = self.prediction, self.verdict
         return {
             **indicator_row(self.indicator),
-            "pred_l1": p.l1,
-            "pred_l2": p.l2,
-            "pred_code": p.code,
-            "confidence": round(p.confidence, 4),
-            "top3": p.top3,
-            "flagged": v.flagged,
-            "flag_reasons": ";".join(v.reasons),
-            "suggested_code": v.suggested_code,
-            "suggested_name": label_name(v.suggested_code),
-            "flag_score": v.score,
-            "explanation": v.explanation,
-            "reason_text": v.reason_text,
+            **annotation(self.prediction, self.verdict),
+            "suggested_name": label_name(self.verdict.suggested_code),
+            "reason_text": self.verdict.reason_text,
         }
 
 
@@ -116,6 +106,13 @@ def chart_png(rates: Sequence[dict[str, Any]]) -> bytes:
     )
     ax.set_xlabel("疑似错放比例 (%)")
     ax.set_title("各部门疑似错放指标比例")
+    return png_bytes(fig)
+
+
+def png_bytes(fig: Any) -> bytes:
+    """A matplotlib figure as PNG bytes (closed afterwards), ready to embed as base64."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import io
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from nlp.audit import REASONS, Verdict
 from nlp.cluster import CLUSTER_COLUMNS, LEVEL_NAMES, Cluster, cluster_rows
 from nlp.model import Prediction
 from nlp.records import INDICATOR_COLUMNS, Indicator
-from nlp.report import FLAG_COLUMNS, AuditRow, chart_png, setup_fonts
+from nlp.report import FLAG_COLUMNS, AuditRow, chart_png, png_bytes, setup_fonts
 from nlp.tables import AUDIT_COLUMNS, PREDICTION_COLUMNS
 from nlp.taxonomy import LEAF_NAMES, LEAVES
 
@@ -310,11 +309,7 @@ def category_chart_png(departments: Sequence[dict[str, Any]], *, limit: int = 20
     ax.set_xlabel("指标数")
     ax.set_title("各部门指标的标准二级类别分布（模型判断）")
     ax.legend(fontsize=8, ncol=3, loc="lower right")
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    return buffer.getvalue()
+    return png_bytes(fig)
 
 
 _HTML = """<!doctype html>

@@ -25,6 +25,7 @@ __all__ = [
     "is_indicator_table",
     "rows_to_indicators",
     "annotate",
+    "annotation",
 ]
 
 PREDICTION_COLUMNS = ("pred_l1", "pred_l2", "pred_code", "confidence", "top3")
@@ -179,18 +180,20 @@ def annotate(
 
     predictions = classify(bundle, indicators, explain=False)
     verdicts = audit(indicators, predictions, bundle=bundle, threshold=threshold)
-    return [
-        {
-            "pred_l1": p.l1,
-            "pred_l2": p.l2,
-            "pred_code": p.code,
-            "confidence": round(p.confidence, 4),
-            "top3": p.top3,
-            "flagged": v.flagged,
-            "flag_reasons": ";".join(v.reasons),
-            "suggested_code": v.suggested_code,
-            "flag_score": v.score,
-            "explanation": v.explanation,
-        }
-        for p, v in zip(predictions, verdicts, strict=True)
-    ]
+    return [annotation(p, v) for p, v in zip(predictions, verdicts, strict=True)]
+
+
+def annotation(prediction: Any, verdict: Any) -> dict[str, Any]:
+    """The ``PREDICTION_COLUMNS`` and ``AUDIT_COLUMNS`` of one indicator."""
+    return {
+        "pred_l1": prediction.l1,
+        "pred_l2": prediction.l2,
+        "pred_code": prediction.code,
+        "confidence": round(prediction.confidence, 4),
+        "top3": prediction.top3,
+        "flagged": verdict.flagged,
+        "flag_reasons": ";".join(verdict.reasons),
+        "suggested_code": verdict.suggested_code,
+        "flag_score": verdict.score,
+        "explanation": verdict.explanation,
+    }
