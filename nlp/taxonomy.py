@@ -99,6 +99,7 @@ _ALIASES: dict[str, str] = {
     "服务对象满意度": "31",
     "社会公众或服务对象满意度": "31",
     "社会公众满意度": "31",
+    "可持续发展": "24",
     "满意度指标": "3",
 }
 
@@ -140,9 +141,21 @@ _LEADING_CODE = re.compile(r"^\s*(\d{1,2})\s*[-－—.、．]\s*")
 _STRIP = re.compile(r"[\s　:：、，,。;；\-－—_]+")
 
 
+# "一、产出指标", "（一）数量指标": enumeration in Chinese numerals; "二级指标：时效指标": the column name.
+_ENUMERATION = re.compile(
+    r"^\s*(?:[(（]\s*[一二三四五六七八九十]+\s*[)）]|[一二三四五六七八九十]+\s*[、.．])\s*"
+)
+_COLUMN_PREFIX = re.compile(r"^\s*[一二三]级指标\s*[:：]\s*")
+# Any note in brackets at the end: "（%）", "（权重30%）", "(定量)".
+_TRAILING_NOTE = re.compile(r"\s*[(（][^()（）]*[)）]\s*$")
+
+
 def _clean(label: str) -> str:
     text = unicodedata.normalize("NFKC", label or "").translate(_TRAD)
     text = _SCORE.sub("", text)
+    text = _COLUMN_PREFIX.sub("", _ENUMERATION.sub("", text))
+    while _TRAILING_NOTE.search(text) and _TRAILING_NOTE.sub("", text):
+        text = _TRAILING_NOTE.sub("", text)
     return text.strip()
 
 

@@ -80,3 +80,21 @@ def test_cost_leaf_sits_under_cost_in_the_2021_scheme() -> None:
     assert l1_for_leaf("14", scheme=SCHEME_2021) == "成本指标"
     assert l1_for_leaf("14", scheme=SCHEME_CLASSIC) == "产出指标"
     assert l1_for_leaf("31") == "满意度指标"
+
+
+@pytest.mark.parametrize(
+    ("label", "code"),
+    [
+        ("一、产出指标", "1"),
+        ("（一）数量指标", "11"),
+        ("(二)质量指标", "12"),
+        ("二级指标：时效指标", "13"),
+        ("服务对象满意度（%）", "31"),
+        ("产出指标（权重30%）", "1"),
+        ("可持续发展指标", "24"),
+        ("一级指标", None),
+    ],
+    ids=lambda v: str(v),
+)
+def test_normalise_label_strips_enumeration_column_names_and_notes(label: str, code: str | None) -> None:
+    assert normalise_label(label) == code
