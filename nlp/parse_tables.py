@@ -25,7 +25,7 @@ from nlp.parse_inline import Item, join_wrapped, make_project, parse_items, prob
 from nlp.records import INDICATOR_COLUMNS, Indicator, Problem, Project
 from nlp.taxonomy import declared_code, normalise_label
 
-__all__ = ["text_rows", "read_grid", "header_roles"]
+__all__ = ["text_rows", "read_grid", "header_roles", "compose_value"]
 
 # Header cell (compacted: no spaces or bracketed notes, lower case) -> the field it holds.
 _ROLES: dict[str, tuple[str, ...]] = {
@@ -45,6 +45,9 @@ _ROLES: dict[str, tuple[str, ...]] = {
         "target",
     ),
     "basis": ("指标值确定依据", "确定依据", "basis"),
+    # The 2021 template splits the value: 指标性质/指标方向 (≥, ≤, 定性), 指标值, 度量单位/计量单位.
+    "comparator": ("指标性质", "指标方向", "指标方向性", "运算符号", "比较符", "符号"),
+    "unit": ("度量单位", "计量单位", "unit"),  # not a bare 单位: that column can be the spending unit
     "project": ("项目名称", "项目", "project"),
     "department": ("部门名称", "部门", "单位名称", "预算单位", "主管部门", "department"),
     "goal": ("绩效目标", "年度绩效目标", "项目绩效目标", "goal"),
@@ -57,6 +60,41 @@ _ROLES: dict[str, tuple[str, ...]] = {
 }
 _ROLE_OF = {alias: role for role, aliases in _ROLES.items() for alias in aliases}
 _VALUES = ("description", "cycle_value", "annual_value", "basis")
+_VALUE_PARTS = ("comparator", "unit")
+_COMPARATORS = {
+    "≥": "≥",
+    ">=": "≥",
+    "大于等于": "≥",
+    "不低于": "≥",
+    "不少于": "≥",
+    "≤": "≤",
+    "<=": "≤",
+    "小于等于": "≤",
+    "不高于": "≤",
+    "不超过": "≤",
+    ">": ">",
+    "大于": ">",
+    "<": "<",
+    "小于": "<",
+}
+
+
+def compose_value(value: str, comparator: str, unit: str) -> str:
+    """One value from the 2021 template's split cells: ("≥", "90", "%") -> "≥90%"; 定性/正向 add nothing.
+
+    >>> compose_value("12", "大于等于", "公里"), compose_value("明显改善", "定性", "")
+    ('≥12公里', '明显改善')
+    """
+    if not value:
+        return value
+    text = value
+    if unit and unit not in text and re.search(r"\d", text):
+        text += unit
+    symbol = _COMPARATORS.get(unicodedata.normalize("NFKC", comparator).strip(), "")
+    if symbol and not re.match(r"^\s*[≥≤><=约]", unicodedata.normalize("NFKC", text)):
+        text = symbol + text
+    return text
+
 
 # Key cells of the key-value rows above a table.
 _META = {
@@ -378,7 +416,13 @@ def _fit_values(cells: list[str], roles: dict[str, int], name_at: int, *, width:
         while len(after) > width - roles["name"] - 1 and after and not after[0]:
             after.pop(0)
         by_column = {roles["name"] + 1 + k: text for k, text in enumerate(after)}
-    return {role: _value(by_column.get(roles[role], "")) for role in _VALUES if role in roles}
+    values = {role: _value(by_column.get(roles[role], "")) for role in _VALUES if role in roles}
+    parts = {role: _value(by_column.get(roles[role], "")) for role in _VALUE_PARTS if role in roles}
+    if parts:
+        for role in ("cycle_value", "annual_value"):
+            if role in values:
+                values[role] = compose_value(values[role], parts.get("comparator", ""), parts.get("unit", ""))
+    return values
 
 
 def _read_listed_row(state: _State, cells: list[str], line: int) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from nlp.errors import InputError
+from nlp.parse_tables import compose_value
 from nlp.records import Indicator
 from nlp.taxonomy import SCHEME_CLASSIC, declared_code, detect_scheme
 
@@ -49,6 +50,8 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "declared_l1": ("declared_l1", "l1", "一级指标"),
     "declared_l2": ("declared_l2", "l2", "二级指标"),
     "doc": ("doc", "文件", "document"),
+    "comparator": ("指标性质", "指标方向", "指标方向性", "运算符号", "比较符", "符号"),
+    "unit": ("度量单位", "计量单位", "unit"),
     "department": ("department", "部门", "部门名称", "单位"),
 }
 
@@ -164,7 +167,11 @@ def rows_to_indicators(
             declared_code=declared_code(l1, l2),
             name=name,
             description=_field(row, "description", columns),
-            annual_value=_field(row, "value", columns),
+            annual_value=compose_value(
+                _field(row, "value", columns),
+                _field(row, "comparator", columns),
+                _field(row, "unit", columns),
+            ),
             line=number,
         )
         found.append((row, indicator))

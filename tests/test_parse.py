@@ -679,3 +679,17 @@ def test_every_gold_row_matches_a_parsed_indicator(seed_docs: dict[str, Document
         not in parsed
     ]
     assert len(gold) == 490 and unmatched == []
+
+
+def test_table_with_split_comparator_value_and_unit_columns_joins_them(tmp_path: Path) -> None:
+    table = tmp_path / "template2021.csv"
+    table.write_text(
+        "项目名称,一级指标,二级指标,三级指标,指标性质,指标值,度量单位,权重\n"
+        "道路改造,产出指标,数量指标,改造道路长度,≥,12,公里,20\n"
+        "道路改造,产出指标,质量指标,工程验收合格率,=,100,%,20\n"
+        "道路改造,效益指标,社会效益指标,群众出行便利程度,定性,明显改善,,10\n"
+        "道路改造,满意度指标,服务对象满意度指标,沿线群众满意度,大于等于,90,%,10\n",
+        encoding="utf-8",
+    )
+    values = [i.annual_value for i in parse_file(table).indicators]
+    assert values == ["≥12公里", "100%", "明显改善", "≥90%"]
