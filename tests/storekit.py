@@ -20,13 +20,15 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from nlp.audit import Verdict
+from nlp.cluster import Cluster, Member
+from nlp.model import Prediction
 from nlp.records import Document, Indicator, Project
 from nlp.store import Services
 from nlp.taxonomy import LEAF_NAMES, PROCESS, l1_for_leaf
@@ -130,25 +132,6 @@ def store_url(kind: str, tmp_path: Path) -> str:
 # ---------------------------------------------------------------------------------------------- fakes
 
 
-@dataclass(frozen=True)
-class FakePrediction:
-    code: str
-    l1: str
-    l2: str
-    confidence: float
-    top: tuple[tuple[str, float], ...]
-    reason: str
-
-
-@dataclass(frozen=True)
-class FakeVerdict:
-    flagged: bool
-    reasons: tuple[str, ...]
-    suggested_code: str
-    score: float
-    explanation: str
-
-
 # Cue -> (leaf, confidence): enough of TAXONOMY.md §3 to give the fakes distinct, ordered answers.
 _RULES: tuple[tuple[str, str, float], ...] = (
     ("满意", "31", 0.95),
@@ -164,11 +147,11 @@ FAKE_BUNDLE = SimpleNamespace(version="fake-1")
 
 
 def fake_suggest(bundle: Any, name: str, *, value: str = "", description: str = "", scheme: str = "classic",
-                 top: int = 3) -> FakePrediction:  # fmt: skip
+                 top: int = 3) -> Prediction:  # fmt: skip
     code, confidence = next(((c, p) for cue, c, p in _RULES if cue in name), ("22", 0.4))
     others = [c for c in ("22", "11", "12") if c != code][: top - 1]
     rest = (1 - confidence) / max(len(others), 1)
-    return FakePrediction(
+    return Prediction(
         code=code,
         l1=l1_for_leaf(code, scheme=scheme),
         l2=LEAF_NAMES[code],
@@ -182,46 +165,24 @@ def fake_process(bundle: Any, rows: Sequence[tuple[str, str, str]]) -> list[floa
     return [0.9 if "到位率" in name or "执行率" in name else 0.05 for name, _description, _value in rows]
 
 
-def fake_classify(bundle: Any, indicators: Sequence[Indicator]) -> list[FakePrediction]:
+def fake_classify(bundle: Any, indicators: Sequence[Indicator]) -> list[Prediction]:
     return [fake_suggest(bundle, ind.name, value=ind.value, scheme=ind.scheme) for ind in indicators]
 
 
-def fake_audit(indicators: Sequence[Indicator], predictions: Sequence[FakePrediction], *, bundle: Any,
-               threshold: float | None = None) -> list[FakeVerdict]:  # fmt: skip
+def fake_audit(indicators: Sequence[Indicator], predictions: Sequence[Prediction], *, bundle: Any,
+               threshold: float | None = None) -> list[Verdict]:  # fmt: skip
     verdicts = []
     for ind, pred in zip(indicators, predictions, strict=True):
         if "到位率" in ind.name:
-            verdicts.append(FakeVerdict(True, ("process_item",), PROCESS, 0.97, "资金到位是过程指标"))
+            verdicts.append(Verdict(True, ("process_item",), PROCESS, 0.97, "资金到位是过程指标"))
         elif pred.code != ind.declared_code:
-            verdicts.append(FakeVerdict(True, ("category_mismatch",), pred.code, pred.confidence, "类别不符"))
+            verdicts.append(Verdict(True, ("category_mismatch",), pred.code, pred.confidence, "类别不符"))
         else:
-            verdicts.append(FakeVerdict(False, (), pred.code, 0.1, ""))
+            verdicts.append(Verdict(False, (), pred.code, 0.1, ""))
     return verdicts
 
 
-@dataclass(frozen=True)
-class FakeMember:
-    doc: str
-    department: str
-    project: str
-    line: int
-    text: str
-    similarity: float
-    diff: str
-
-
-@dataclass(frozen=True)
-class FakeCluster:
-    id: str
-    level: str
-    size: int
-    members: tuple[FakeMember, ...]
-    departments: tuple[str, ...]
-    representative: str
-    mean_similarity: float
-
-
-def fake_find_clusters(documents: Sequence[Document], *, level: str) -> list[FakeCluster]:
+def fake_find_clusters(documents: Sequence[Document], *, level: str) -> list[Cluster]:
     """Indicators with the same name in two or more projects form a cluster."""
     by_name: dict[str, list[Indicator]] = {}
     for document in documents:
@@ -230,10 +191,8 @@ def fake_find_clusters(documents: Sequence[Document], *, level: str) -> list[Fak
     found = []
     for number, (name, group) in enumerate(sorted(by_name.items())):
         if len(group) > 1:
-            members = tuple(
-                FakeMember(i.doc, i.department, i.project, i.line, i.name, 1.0, "") for i in group
-            )
-            found.append(FakeCluster(f"{level}-{number}", level, len(members), members,
+            members = tuple(Member(i.doc, i.department, i.project, i.line, i.name, 1.0, "") for i in group)
+            found.append(Cluster(f"{level}-{number}", level, len(members), members,
                                      tuple(sorted({i.department for i in group})), name, 1.0))  # fmt: skip
     return found
 
