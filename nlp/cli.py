@@ -15,6 +15,7 @@ from pathlib import Path
 from nlp.errors import ZhibiaoError
 
 _DEFAULT_CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+_MODEL_HELP = "model bundle (default models/zhibiao.joblib; trained from corpus/ first if missing)"
 
 __all__ = ["main"]
 
@@ -44,11 +45,13 @@ def cmd_parse(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------------- model & audit
 
 
-def _bundle(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _bundle(args: argparse.Namespace, *, warm_up: bool = False):  # type: ignore[no-untyped-def]
+    """The model of ``--model`` (trained first if missing). One-shot commands load lazily; a server
+    passes ``warm_up=True`` so its first request does not pay for building the value parser."""
     from nlp.model import ensure_model
 
     model = Path(args.model) if getattr(args, "model", None) else None
-    return ensure_model(path=model, warm_up=False)  # one-shot commands load lazily
+    return ensure_model(path=model, warm_up=warm_up)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -259,7 +262,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from nlp.store import open_store
     from nlp.web import create_app
 
-    app = create_app(open_store(args.db), bundle=_bundle(args))
+    app = create_app(open_store(args.db), bundle=_bundle(args, warm_up=True))
     print(f"Review page: http://{args.host}:{args.port}/  API docs: http://{args.host}:{args.port}/docs")
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0
@@ -294,7 +297,7 @@ def _register_store_commands(sub: argparse._SubParsersAction) -> None:  # type: 
     )
     p.add_argument("paths", nargs="+", help="documents or folders (.txt .csv .xlsx .pdf .docx)")
     p.add_argument("--db", help=db_help)
-    p.add_argument("--model", help="model bundle (default models/zhibiao.joblib)")
+    p.add_argument("--model", help=_MODEL_HELP)
     p.add_argument("--workers", type=int, default=1, help="parse files in parallel (default 1)")
     p.set_defaults(func=cmd_load)
 
@@ -307,7 +310,7 @@ def _register_store_commands(sub: argparse._SubParsersAction) -> None:  # type: 
     p.add_argument("--db", help=db_help)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    p.add_argument("--model", help="model bundle (default models/zhibiao.joblib)")
+    p.add_argument("--model", help=_MODEL_HELP)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser(
@@ -481,7 +484,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--description", help="indicator description (绩效指标描述)")
     p.add_argument("--top", type=int, default=3)
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--model", help="model bundle (default models/zhibiao.joblib)")
+    p.add_argument("--model", help=_MODEL_HELP)
     p.set_defaults(func=cmd_suggest)
 
     for name, func, helptext in (
@@ -504,7 +507,7 @@ def _build_parser() -> argparse.ArgumentParser:
             help="output .csv/.xlsx/.jsonl" + ("" if name == "classify" else " or .html"),
         )
         p.add_argument("--threshold", type=float, default=None, help="flag score threshold (default 0.5)")
-        p.add_argument("--model", help="model bundle (default models/zhibiao.joblib)")
+        p.add_argument("--model", help=_MODEL_HELP)
         p.set_defaults(func=func)
 
     p = sub.add_parser(
@@ -529,7 +532,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", help="documents or folders (.txt .csv .xlsx .pdf .docx)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--db", help="store URL (default $ZHIBIAO_DB or sqlite:///var/zhibiao.sqlite)")
-    p.add_argument("--model", help="model bundle (default models/zhibiao.joblib; trained first if missing)")
+    p.add_argument("--model", help=_MODEL_HELP)
     p.add_argument(
         "--workers",
         type=int,
