@@ -30,7 +30,6 @@ from nlp.taxonomy import (
     PROCESS_PATTERN,
     belongs,
     label_name,
-    normalise_label,
 )
 
 __all__ = ["Verdict", "REASONS", "NOTES", "DEFAULT_THRESHOLD", "audit", "confident_thresholds"]
@@ -272,8 +271,3 @@ def _explain(ind: Indicator, reason: str, suggested: str, score: float, proba: n
     p_declared = float(proba[LEAVES.index(ind.declared_code)]) if ind.declared_code in LEAVES else 0.0
     p_target = float(proba[LEAVES.index(suggested)]) if suggested in LEAVES else 0.0
     return f"「{ind.name}」按名称和指标值更像{target}（{p_target:.0%}），放在{declared}的可能性仅{p_declared:.0%}"
-
-
-def declared_label(ind: Indicator) -> str:
-    code = ind.declared_code or normalise_label(ind.declared_l2, level=2) or ""
-    return label_name(code)

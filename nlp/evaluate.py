@@ -203,7 +203,4 @@ def _write_figures(out: Path, report: dict[str, Any], classifier: dict[str, Any]
                         LEAF_NAMES.get(pred, ""),
                     ]
                 )
-    serialisable = {k: v for k, v in report.items()}
-    (out / "metrics.json").write_text(
-        json.dumps(serialisable, ensure_ascii=False, indent=2, default=str), "utf-8"
-    )
+    (out / "metrics.json").write_text(json.dumps(report, ensure_ascii=False, indent=2, default=str), "utf-8")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import platform
-import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -452,10 +451,6 @@ def library_versions() -> dict[str, str]:
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _python() -> str:
-    return sys.version.split()[0]
 
 
 # -------------------------------------------------------------------------------------- persistence
