@@ -26,6 +26,10 @@ INDICATOR_COLUMNS: tuple[str, ...] = (
     "annual_value",
     "basis",
     "line",
+    "actual_value",
+    "weight",
+    "score",
+    "deviation_reason",
 )
 
 
@@ -48,6 +52,11 @@ class Indicator:
     annual_value: str = ""
     basis: str = ""
     line: int = 0
+    # Self-evaluation tables (绩效自评表) also give what was achieved, the weight and the score.
+    actual_value: str = ""
+    weight: str = ""
+    score: str = ""
+    deviation_reason: str = ""
 
     @property
     def value(self) -> str:
