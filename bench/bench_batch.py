@@ -269,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(measure(kind, int(n), variant, args.model, args.workdir)))
         return 0
 
-    from nlp.model import DEFAULT_MODEL_PATH, ensure_model
+    from nlp.corpus import ensure_model
+    from nlp.model import DEFAULT_MODEL_PATH
 
     model_path = args.model or DEFAULT_MODEL_PATH
     ensure_model(path=model_path)

@@ -27,7 +27,8 @@ QUERIES = [
 
 
 def main() -> None:
-    from nlp.model import ensure_model, suggest
+    from nlp.corpus import ensure_model
+    from nlp.model import suggest
 
     ensure_model()  # build once so the cold runs below only load
     zhibiao = str(Path(sys.executable).parent / "zhibiao")

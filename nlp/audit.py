@@ -21,7 +21,7 @@ import numpy as np
 
 from nlp.model import Bundle, Prediction, RowScores, score_rows
 from nlp.records import Indicator
-from nlp.segment import parse_value
+from nlp.values import parse_value
 from nlp.taxonomy import (
     CUES,
     LEAF_NAMES,

@@ -44,10 +44,9 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from nlp.errors import InputError, ZhibiaoError
+from nlp.errors import InputError, ZhibiaoError, problem
 from nlp.model import CHUNK_ROWS, Bundle, RowScores, classify, score_rows, to_rows
 from nlp.parse import iter_files, parse_file
-from nlp.parse_inline import problem
 from nlp.records import Document, Problem
 
 __all__ = [
@@ -512,7 +511,8 @@ def run(
     ``out/.cache``. A bad file does not stop the run: it is listed in :attr:`RunReport.problems`.
     """
     from nlp.audit import DEFAULT_THRESHOLD, audit
-    from nlp.model import DEFAULT_MODEL_PATH, ensure_model
+    from nlp.corpus import ensure_model
+    from nlp.model import DEFAULT_MODEL_PATH
 
     if workers < 1:
         raise ZhibiaoError("E083", workers=workers)
@@ -620,14 +620,16 @@ def run(
     lap("write")
 
     if store:
-        from nlp.store import load_documents, open_store
+        from nlp.annotate import load_documents
+        from nlp.store import open_store
 
         progress("store", 0, 1)
         database = open_store(db)
         try:
             load = load_documents(
-                database, documents, bundle=bundle, predictions=predictions, verdicts=verdicts
-            )
+                database, documents, bundle=bundle, predictions=predictions, verdicts=verdicts,
+                clusters=clusters,
+            )  # fmt: skip
         finally:
             database.close()
         progress("store", 1, 1)

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from nlp.errors import ZhibiaoError
 
-_DEFAULT_CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 _MODEL_HELP = "model bundle (default models/zhibiao.joblib; trained from corpus/ first if missing)"
 
 __all__ = ["main"]
@@ -30,7 +29,8 @@ def _console():  # type: ignore[no-untyped-def]
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    from nlp.parse import parse_paths, summarise, write_indicators
+    from nlp.parse import parse_paths, summarise
+    from nlp.tabular import write_indicators
 
     documents = parse_paths(args.paths, n_jobs=args.workers)
     problems = [p for d in documents for p in d.problems]
@@ -48,21 +48,21 @@ def cmd_parse(args: argparse.Namespace) -> int:
 def _bundle(args: argparse.Namespace, *, warm_up: bool = False):  # type: ignore[no-untyped-def]
     """The model of ``--model`` (trained first if missing). One-shot commands load lazily; a server
     passes ``warm_up=True`` so its first request does not pay for building the value parser."""
-    from nlp.model import ensure_model
+    from nlp.corpus import ensure_model
 
     model = Path(args.model) if getattr(args, "model", None) else None
     return ensure_model(path=model, warm_up=warm_up)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from nlp.train import train
+    from nlp.corpus import train_model
 
     reviewed: list = []
     if args.db:
         from nlp.store import reviewed_labels
 
         reviewed = reviewed_labels(args.db)
-    bundle = train(
+    bundle = train_model(
         corpus=Path(args.corpus),
         path=Path(args.model) if args.model else None,
         reviewed=reviewed,
@@ -124,7 +124,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 def _indicator_rows(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """Indicators from documents or plain tables, with the input columns to pass through."""
     from nlp.parse import iter_files, parse_file
-    from nlp.tables import is_indicator_table, read_rows, rows_to_indicators
+    from nlp.readers.tables import is_indicator_table, read_rows, rows_to_indicators
 
     indicators: list = []
     passthrough: list[dict[str, str] | None] = []
@@ -152,12 +152,13 @@ def _indicator_rows(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
+    from nlp.annotate import AUDIT_COLUMNS, PREDICTION_COLUMNS, annotate
     from nlp.records import INDICATOR_COLUMNS, indicator_row
-    from nlp.tables import AUDIT_COLUMNS, PREDICTION_COLUMNS, annotate, write_rows
+    from nlp.tabular import write_rows
 
     indicators, passthrough, columns, problems = _indicator_rows(args)
     bundle = _bundle(args)
-    annotations = annotate(indicators, bundle, threshold=args.threshold)
+    annotations = annotate(indicators, bundle=bundle, threshold=args.threshold).rows()
     base = columns or list(INDICATOR_COLUMNS)
     if columns and any(p is None for p in passthrough):
         base = list(dict.fromkeys([*columns, *INDICATOR_COLUMNS]))
@@ -182,16 +183,16 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from nlp.audit import DEFAULT_THRESHOLD, audit
-    from nlp.model import classify
+    from nlp.annotate import annotate
+    from nlp.audit import DEFAULT_THRESHOLD
     from nlp.report import audit_rows, write_audit
 
     indicators, _, _, problems = _indicator_rows(args)
     bundle = _bundle(args)
-    predictions = classify(bundle, indicators, explain=False)
     threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
-    verdicts = audit(indicators, predictions, bundle=bundle, threshold=threshold)
-    flags = write_audit(audit_rows(indicators, predictions, verdicts), Path(args.out), threshold=threshold)
+    annotated = annotate(indicators, bundle=bundle, threshold=threshold)
+    rows = audit_rows(indicators, annotated.predictions, annotated.verdicts)
+    flags = write_audit(rows, Path(args.out), threshold=threshold)
     print(f"Audited {len(indicators)} indicators: {flags} flagged -> {args.out}")
     for problem in problems:
         print(f"Skipped: {problem}", file=sys.stderr)
@@ -239,8 +240,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
+    from nlp.annotate import load_documents
     from nlp.parse import parse_paths
-    from nlp.store import load_documents, open_store
+    from nlp.store import open_store
 
     db = open_store(args.db)
     documents = parse_paths(args.paths, n_jobs=args.workers)
@@ -467,7 +469,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "(labels: reviewer decisions > gold > declared), print grouped-CV metrics, save a bundle.",
         epilog="Example: zhibiao train --corpus corpus/",
     )
-    p.add_argument("--corpus", default=str(_DEFAULT_CORPUS), help="corpus folder with raw/ and gold/")
+    p.add_argument("--corpus", default="corpus", help="corpus folder with raw/, wild/ and gold/")
     p.add_argument("--model", help="where to save the bundle (default models/zhibiao.joblib)")
     p.add_argument("--db", help="database URL whose reviewer decisions override gold and declared labels")
     p.add_argument("--family", default="svm", choices=["svm", "logreg", "sgd", "nb"], help="model family")
@@ -516,7 +518,7 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Accuracy, macro-F1, per-class figures, confusion matrix, audit precision/recall.",
         epilog="Example: zhibiao evaluate --out out/eval",
     )
-    p.add_argument("--corpus", default=str(_DEFAULT_CORPUS))
+    p.add_argument("--corpus", default="corpus", help="corpus folder with raw/, wild/ and gold/")
     p.add_argument("--out", help="folder for metrics.json, confusion.png, audit_pr.png, errors.csv")
     p.add_argument("--db", help="also report agreement between reviewers' decisions and the model")
     p.set_defaults(func=cmd_evaluate)

@@ -640,23 +640,15 @@ def write_clusters(clusters: Sequence[Cluster], path: str | Path) -> Path:
 
 
 def _write_csv(clusters: Sequence[Cluster], path: Path) -> None:
-    import csv
+    from nlp.tabular import write_rows
 
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CLUSTER_COLUMNS)
-        writer.writeheader()
-        writer.writerows(cluster_rows(clusters))
+    write_rows(list(cluster_rows(clusters)), CLUSTER_COLUMNS, path)
 
 
 def _write_xlsx(clusters: Sequence[Cluster], path: Path) -> None:
-    from openpyxl import Workbook
+    from nlp.tabular import write_rows
 
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("clusters")
-    sheet.append(list(CLUSTER_COLUMNS))
-    for row in cluster_rows(clusters):
-        sheet.append([row[column] for column in CLUSTER_COLUMNS])
-    book.save(path)
+    write_rows(list(cluster_rows(clusters)), CLUSTER_COLUMNS, path, sheet="clusters")
 
 
 def _write_html(clusters: Sequence[Cluster], path: Path) -> None:

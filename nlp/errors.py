@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["ZhibiaoError", "InputError", "ModelError", "Errors"]
+from nlp.records import Problem
+
+__all__ = ["ZhibiaoError", "InputError", "ModelError", "Errors", "problem"]
 
 
 class Errors:
@@ -56,7 +58,7 @@ class Errors:
     )
     E042 = "{path}: cannot write clusters as '{suffix}'. Use a .csv, .xlsx or .html file name."
     E043 = "{path}: could not write the clusters ({detail}). Check that the folder is writable and try again."
-    # E050-E059: PDF, Word and Excel files (nlp/formats.py); messages start with "{path}:" like E001-E009.
+    # E050-E059: PDF, Word and Excel files (nlp/readers/office.py, nlp/readers/sheets.py); messages start with "{path}:" like E001-E009.
     E050 = (
         "{path}: no text layer ({pages} page(s) of images only: a scan?). OCR is not supported: ask for "
         "the original Word/Excel file or a text PDF, or run OCR (e.g. ocrmypdf) first."
@@ -100,6 +102,7 @@ class Errors:
     E077 = (
         "The store at {url} has no schema yet or an old one. Run `zhibiao load` (it migrates) and try again."
     )
+    E078 = "Cannot store the run: {detail}. This is a bug in the caller; report it with the command you ran."
     # E080-E089: the batch run (nlp/batch.py); E084 is a Problem and starts with "{path}:" like E001-E009.
     E080 = (
         "{path}: cannot write the run's output ({detail}). Choose another --out folder or make it writable."
@@ -132,3 +135,10 @@ class InputError(ZhibiaoError):
 
 class ModelError(ZhibiaoError):
     """A model bundle is missing, foreign or built with other library versions."""
+
+
+def problem(path: str, line: int, code: str, **fields: object) -> Problem:
+    """A catalogue message as a Problem; the location prefix is dropped because Problem prints it."""
+    text = getattr(Errors, code).format(path=path, line=line, **fields)
+    text = text.removeprefix(f"{path}:{line}: ").removeprefix(f"{path}: ")
+    return Problem(path=path, line=line, code=code, message=text)

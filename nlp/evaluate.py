@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from nlp.audit import audit
+from nlp.corpus import DEFAULT_CORPUS
 from nlp.gold import GoldRow, match_gold, placement_status
-from nlp.model import DEFAULT_CORPUS, Bundle
+from nlp.model import Bundle
 from nlp.records import Indicator
 from nlp.taxonomy import LEAF_NAMES, LEAVES, PROCESS
 
@@ -131,10 +132,10 @@ def evaluate(
     db: str | None = None,
 ) -> dict[str, Any]:
     """Everything ``zhibiao evaluate`` reports; writes figures to ``out`` when given."""
-    from nlp.model import ensure_model
-    from nlp.train import load_corpus
+    from nlp.corpus import ensure_model, load_corpus
 
-    indicators, gold = load_corpus(corpus)
+    loaded = load_corpus(corpus)
+    indicators, gold = list(loaded.indicators), list(loaded.gold)
     bundle = bundle or ensure_model(corpus=corpus)
     classifier = evaluate_classifier(indicators, gold)
     audit_scores = evaluate_audit(indicators, gold, bundle=bundle)
@@ -146,7 +147,7 @@ def evaluate(
         "declared_vs_gold": dict(Counter(placement_status(r.declared_code, r) for r in gold)),
     }
     if db:
-        from nlp.store import decision_agreement
+        from nlp.export import decision_agreement
 
         report["reviewers"] = decision_agreement(db, bundle)
     if out is not None:

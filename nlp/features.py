@@ -24,7 +24,8 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.validation import check_is_fitted
 
 from nlp.records import Indicator
-from nlp.segment import parse_value, segment, value_tokens
+from nlp.segment import segment
+from nlp.values import parse_value, value_tokens
 from nlp.taxonomy import CUES, PROCESS_CUES
 
 # ----------------------------------------------------------------------------------------- features

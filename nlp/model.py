@@ -4,7 +4,7 @@ Prediction, explanations and persistence; the features live in ``nlp.features``.
 reads the declared category. Labels come from reviewer decisions, then the reviewed gold, then the
 declared code; a few example names per category from TAXONOMY.md keep rare categories learnable.
 
->>> bundle = ensure_model()  # doctest: +SKIP
+>>> bundle = load_model()  # doctest: +SKIP
 >>> suggest(bundle, "资金到位率", value="100%").code  # doctest: +SKIP
 '11'
 """
@@ -16,7 +16,7 @@ import hashlib
 import platform
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ __all__ = [
     "build_pipeline",
     "to_rows",
     "suggest",
+    "suggest_many",
     "classify",
     "predict_proba",
     "process_proba",
@@ -54,12 +55,10 @@ __all__ = [
     "build_process_pipeline",
     "load_model",
     "save_model",
-    "ensure_model",
     "warm",
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CORPUS = ROOT / "corpus"
 DEFAULT_MODEL_PATH = ROOT / "models" / "zhibiao.joblib"
 
 #: (name, description, value, code): one training example.
@@ -208,12 +207,6 @@ def score_rows(
     return scores.take([index[row] for row in rows])
 
 
-def _explain(bundle: Bundle, row: tuple[str, str, str], code: str, *, n: int = 3) -> str:
-    """The features that pushed ``code`` up the most, in words a reviewer can read."""
-    x = bundle.pipe.named_steps["features"].transform([row])
-    return _reasons(bundle, x, np.array([bundle.classes.index(code)]), n=n)[0]
-
-
 def _reasons(bundle: Bundle, x: Any, tops: np.ndarray, *, n: int = 3) -> list[str]:
     """For each row of the feature matrix ``x``, the ``n`` features that pushed class ``tops[i]`` up the
     most (weight times value, against the mean over classes), as readable words."""
@@ -324,6 +317,30 @@ def _readable(feature: str) -> str:
     return token
 
 
+def suggest_many(
+    bundle: Bundle, keys: Sequence[tuple[str, str, str, str]], *, top: int = 3
+) -> list[Prediction]:
+    """Top categories, reason and process-item probability for (name, value, description, scheme) keys,
+    scored together: the one suggestion behind ``zhibiao suggest`` and ``/api/suggest``.
+
+    The process probability is floored at 0.9 for the TAXONOMY.md §4 patterns (预算执行率, 资金到位率 …),
+    as the audit does.
+    """
+    from nlp.taxonomy import PROCESS_PATTERN
+
+    rows = [(name, description, value) for name, value, description, _scheme in keys]
+    scores = score_rows(bundle, rows, explain=True)
+    out = []
+    for i, (name, _value, _description, scheme) in enumerate(keys):
+        process = float(scores.process[i])
+        if PROCESS_PATTERN.search(name):
+            process = max(process, 0.9)
+        order = np.argsort(-scores.proba[i])[: max(1, top)]
+        prediction = _make_prediction(bundle.classes, scores.proba[i], order, scheme, scores.reasons[i])
+        out.append(replace(prediction, process=round(process, 4)))
+    return out
+
+
 def suggest(
     bundle: Bundle,
     name: str,
@@ -338,28 +355,7 @@ def suggest(
     >>> suggest(bundle, "补助发放及时率", value="100%").l2  # doctest: +SKIP
     '时效指标'
     """
-    from dataclasses import replace
-
-    from nlp.taxonomy import PROCESS_PATTERN
-
-    row = (name, description, value)
-    proba = predict_proba(bundle, [row])[0]
-    process = float(process_proba(bundle, [row])[0])
-    if PROCESS_PATTERN.search(name):
-        process = max(process, 0.9)
-    return replace(
-        _prediction(bundle, row, proba, scheme=scheme, top=top, explain=True), process=round(process, 4)
-    )
-
-
-def _prediction(
-    bundle: Bundle, row: tuple[str, str, str], proba: np.ndarray, *, scheme: str, top: int, explain: bool
-) -> Prediction:
-    order = np.argsort(-proba)[: max(1, top)]
-    code = bundle.classes[order[0]]
-    return _make_prediction(
-        bundle.classes, proba, order, scheme, _explain(bundle, row, code) if explain else ""
-    )
+    return suggest_many(bundle, [(name, value, description, scheme)], top=top)[0]
 
 
 def _make_prediction(
@@ -535,22 +531,8 @@ def load_model(path: Path | None = None, *, warm_up: bool = True) -> Bundle:
 
 def warm(bundle: Bundle) -> None:
     """Load jieba's dictionaries and the value parser now, not on the first request."""
-    from nlp.segment import warm as warm_segmenter
+    from nlp.values import warm as warm_segmenter
 
     warm_segmenter()
     bundle.pipe.predict_proba([("资金到位率", "", "100%")])
     _feature_names(bundle)
-
-
-def ensure_model(*, corpus: Path | None = None, path: Path | None = None, warm_up: bool = True) -> Bundle:
-    """Load the model, or train it from the corpus when there is none yet.
-
-    ``warm_up=False`` skips building the value parser up front: right for a one-shot command, wrong for
-    a server.
-    """
-    path = Path(path or DEFAULT_MODEL_PATH)
-    if path.exists():
-        return load_model(path, warm_up=warm_up)
-    from nlp.train import train
-
-    return train(corpus=corpus or DEFAULT_CORPUS, path=path)

@@ -16,11 +16,12 @@ from typing import Any
 
 from jinja2 import Environment
 
+from nlp.annotate import AUDIT_COLUMNS, PREDICTION_COLUMNS, annotation
 from nlp.audit import REASONS, Verdict
 from nlp.errors import InputError
 from nlp.model import Prediction
 from nlp.records import INDICATOR_COLUMNS, Indicator, indicator_row
-from nlp.tables import AUDIT_COLUMNS, PREDICTION_COLUMNS, annotation, append_sheet, write_rows
+from nlp.tabular import write_rows
 from nlp.taxonomy import label_name
 
 __all__ = ["AuditRow", "audit_rows", "department_rates", "write_audit", "chart_png", "setup_fonts"]
@@ -158,23 +159,16 @@ def write_audit(rows: Sequence[AuditRow], path: Path, *, threshold: float) -> in
     if suffix == ".csv":
         write_rows(flags, FLAG_COLUMNS, path)
     elif suffix == ".xlsx":
-        from openpyxl import Workbook
-
-        book = Workbook()
-        sheet = book.active
-        sheet.title = "flags"
-        append_sheet(sheet, flags, FLAG_COLUMNS)
-        append_sheet(
-            book.create_sheet("indicators"),
-            everything,
-            [*INDICATOR_COLUMNS, *PREDICTION_COLUMNS, *AUDIT_COLUMNS],
+        write_rows(
+            flags,
+            FLAG_COLUMNS,
+            path,
+            sheet="flags",
+            more=[
+                ("indicators", [*INDICATOR_COLUMNS, *PREDICTION_COLUMNS, *AUDIT_COLUMNS], everything),
+                ("departments", ["department", "indicators", "flagged", "rate"], department_rates(rows)),
+            ],
         )
-        append_sheet(
-            book.create_sheet("departments"),
-            department_rates(rows),
-            ["department", "indicators", "flagged", "rate"],
-        )
-        book.save(path)
     elif suffix in (".html", ".htm"):
         path.write_text(render_html(rows, flags, threshold=threshold), encoding="utf-8")
     else:

@@ -19,12 +19,13 @@ from typing import Any
 
 from jinja2 import Environment
 
+from nlp.annotate import AUDIT_COLUMNS, PREDICTION_COLUMNS
 from nlp.audit import REASONS, Verdict
 from nlp.cluster import CLUSTER_COLUMNS, LEVEL_NAMES, Cluster, cluster_rows
 from nlp.model import Prediction
 from nlp.records import INDICATOR_COLUMNS, Indicator
 from nlp.report import FLAG_COLUMNS, AuditRow, chart_png, png_bytes, setup_fonts
-from nlp.tables import AUDIT_COLUMNS, PREDICTION_COLUMNS
+from nlp.tabular import EXCEL_ROWS, SheetBook, safe_csv
 from nlp.taxonomy import LEAF_NAMES, LEAVES
 
 __all__ = [
@@ -43,7 +44,7 @@ RUN_COLUMNS: tuple[str, ...] = (
     *INDICATOR_COLUMNS, *PREDICTION_COLUMNS, *AUDIT_COLUMNS, "suggested_name", "reason_text",
 )  # fmt: skip
 NO_DEPARTMENT = "（未注明部门）"
-_EXCEL_ROWS = 1_048_575  # rows per sheet after the header
+_EXCEL_ROWS = EXCEL_ROWS
 _EXCEL_CELL = 32_767  # characters per cell
 _MEMO_LIMIT = 100_000  # cleaned texts remembered while writing a workbook
 
@@ -96,54 +97,6 @@ def _tail(indicator: Indicator, prediction: Prediction, verdict: Verdict) -> lis
     return [row[column] for column in RUN_COLUMNS[len(INDICATOR_COLUMNS) :]]
 
 
-def _cleaner(book: Any) -> Callable[[Any], Any]:
-    """A function making values safe for write-only sheets of ``book``: text stays text (never a formula)
-    and loses characters XML cannot hold. Texts repeat (departments, projects, goals), so each distinct
-    one is cleaned once."""
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    anchor = book.create_sheet("_")  # text cells need a sheet of the workbook; removed before saving
-    book._sheets.remove(anchor)
-    memo: dict[str, str] = {}
-
-    def clean(value: Any) -> Any:
-        if not isinstance(value, str):
-            return value
-        text = memo.get(value)
-        if text is None:
-            text = ILLEGAL_CHARACTERS_RE.sub("", value)[:_EXCEL_CELL]
-            if len(memo) < _MEMO_LIMIT:
-                memo[value] = text
-        if text.startswith("="):  # a new cell each time: openpyxl writes cells after append returns
-            cell = WriteOnlyCell(anchor, value=text)
-            cell.data_type = "s"
-            return cell
-        return text
-
-    return clean
-
-
-def _sheet(book: Any, title: str, columns: Sequence[str], n_rows: int) -> Any:
-    """A write-only sheet with a bold, frozen, filterable header and sensible widths."""
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    sheet = book.create_sheet(title)
-    sheet.freeze_panes = "A2"
-    for i, column in enumerate(columns, start=1):
-        wide = column in ("name", "explanation", "goal", "reason_text", "text", "representative", "project")
-        sheet.column_dimensions[get_column_letter(i)].width = 40 if wide else 14
-    if columns:
-        sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(n_rows, 0) + 1}"
-    header = [WriteOnlyCell(sheet, value=column) for column in columns]
-    for cell in header:
-        cell.font = Font(bold=True)
-    sheet.append(header)
-    return sheet
-
-
 def write_tables(
     indicators: Sequence[Indicator],
     predictions: Sequence[Prediction],
@@ -156,22 +109,21 @@ def write_tables(
 ) -> Tally:
     """Write ``indicators.csv`` and ``flags.xlsx`` (sheets: flags ranked by score, indicators, departments)
     chunk by chunk; returns the counts the report needs."""
-    from openpyxl import Workbook
-
     total = len(indicators)
     tally = Tally()
     tails: dict[tuple[int, int], list[Any]] = {}  # one per distinct (prediction, verdict): both are shared
     flagged: list[int] = []
-    book = Workbook(write_only=True)
-    clean = _cleaner(book)
+    book = SheetBook()
+    clean = book.clean
     flag_count = sum(1 for v in verdicts if v.flagged)
-    flag_sheet = _sheet(book, "flags", FLAG_COLUMNS, flag_count)
-    sheets = [_sheet(book, "indicators", RUN_COLUMNS, min(total, _EXCEL_ROWS))]
+    flag_sheet = book.sheet("flags", FLAG_COLUMNS, n_rows=flag_count)
+    sheets = [book.sheet("indicators", RUN_COLUMNS, n_rows=min(total, _EXCEL_ROWS))]
     in_sheet = 0
     indicators_csv.parent.mkdir(parents=True, exist_ok=True)
     with open(indicators_csv, "w", encoding="utf-8-sig", newline="") as handle:  # BOM: Excel shows Chinese
         writer = csv.writer(handle)
         writer.writerow(RUN_COLUMNS)
+        # CSV cells that Excel would run as formulas are kept text (nlp.tabular).
         for start in range(0, total, chunk):
             rows = []
             for i in range(start, min(start + chunk, total)):
@@ -184,10 +136,10 @@ def write_tables(
                 tally.add(indicator, prediction, verdict)
                 if verdict.flagged:
                     flagged.append(i)
-            writer.writerows(rows)
+            writer.writerows([safe_csv(value) for value in row] for row in rows)
             for row in rows:
                 if in_sheet == _EXCEL_ROWS:  # Excel's limit: go on in another sheet
-                    sheets.append(_sheet(book, f"indicators{len(sheets) + 1}", RUN_COLUMNS, _EXCEL_ROWS))
+                    sheets.append(book.sheet(f"indicators{len(sheets) + 1}", RUN_COLUMNS, n_rows=_EXCEL_ROWS))
                     in_sheet = 0
                 sheets[-1].append([clean(value) for value in row])
                 in_sheet += 1
@@ -207,12 +159,11 @@ def write_tables(
             (id(predictions[i]), id(verdicts[i]))
         ]
         flag_sheet.append([clean(row[positions[c]] if c in positions else "") for c in FLAG_COLUMNS])
-    departments = _sheet(
-        book, "departments", ["department", "indicators", "flagged", "rate"], len(tally.departments)
+    departments = book.sheet(
+        "departments", ["department", "indicators", "flagged", "rate"], n_rows=len(tally.departments)
     )
     for r in tally.rates():
         departments.append([clean(r["department"]), r["indicators"], r["flagged"], r["rate"]])
-    flags_xlsx.parent.mkdir(parents=True, exist_ok=True)
     book.save(flags_xlsx)
     if progress is not None:
         progress(total, total)
@@ -221,16 +172,12 @@ def write_tables(
 
 def write_clusters_book(clusters: Mapping[str, Sequence[Cluster]], path: Path) -> Path:
     """``clusters.xlsx``: one sheet per level (goals, indicators, sets), one row per cluster member."""
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    clean = _cleaner(book)
+    book = SheetBook()
     for level, found in clusters.items():
         rows = list(cluster_rows(found))
-        sheet = _sheet(book, level, CLUSTER_COLUMNS, min(len(rows), _EXCEL_ROWS))
+        sheet = book.sheet(level, CLUSTER_COLUMNS, n_rows=min(len(rows), _EXCEL_ROWS))
         for row in rows[:_EXCEL_ROWS]:
-            sheet.append([clean(row[column]) for column in CLUSTER_COLUMNS])
-    path.parent.mkdir(parents=True, exist_ok=True)
+            book.append(sheet, (row[column] for column in CLUSTER_COLUMNS))
     book.save(path)
     return path
 

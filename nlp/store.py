@@ -17,11 +17,10 @@ DELETE) and survive any number of re-loads.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -53,17 +52,15 @@ from nlp.schema import (
 __all__ = [
     "Store",
     "StoreError",
-    "Services",
     "LoadReport",
-    "load_documents",
+    "store_documents",
+    "active_documents",
+    "replace_clusters",
     "ACTIONS",
     "default_url",
     "open_store",
     "migrate",
-    "default_services",
     "reviewed_labels",
-    "decision_agreement",
-    "rebuild_clusters",
     "natural_key",
     "get_setting",
     "utcnow",
@@ -206,48 +203,6 @@ def migrate(db: Store, *, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
-# ---------------------------------------------------------------------------------------- services
-
-
-@dataclass(frozen=True)
-class Services:
-    """The model, audit and clustering functions the store and the web call (injectable for tests).
-
-    ``classify(bundle, indicators) -> predictions``, ``audit(indicators, predictions, bundle=…) ->
-    verdicts``, ``find_clusters(documents, level=…) -> clusters`` for each of ``cluster_levels``, and
-    ``process(bundle, rows) -> probabilities`` that (name, description, value) rows are process items.
-    """
-
-    classify: Callable[..., list[Any]]
-    audit: Callable[..., list[Any]]
-    find_clusters: Callable[..., list[Any]] | None = None
-    cluster_levels: tuple[str, ...] = ("indicators",)
-    reasons: Mapping[str, str] = field(default_factory=dict)
-    process: Callable[..., Sequence[float]] | None = None
-
-
-def default_services() -> Services:
-    """The real ``nlp.model``, ``nlp.audit`` and ``nlp.cluster`` functions."""
-    from nlp import audit, model
-
-    find: Callable[..., list[Any]] | None = None
-    levels: tuple[str, ...] = ()
-    try:
-        cluster = importlib.import_module("nlp.cluster")
-        find = cluster.find_clusters
-        levels = tuple(cluster.LEVELS)
-    except ImportError:  # clustering is optional: without it the store simply has no clusters
-        pass
-    return Services(
-        classify=model.classify,
-        audit=audit.audit,
-        find_clusters=find,
-        cluster_levels=levels,
-        reasons=dict(audit.REASONS),
-        process=getattr(model, "process_proba", None),
-    )
-
-
 # ---------------------------------------------------------------------------------------- feedback
 
 
@@ -273,16 +228,6 @@ def reviewed_labels(db: Store | str) -> list[tuple[str, str, str, str]]:
     with _as_store(db).read() as conn:
         rows = conn.execute(query).all()
     return [(row.name, row.description, row.annual_value or row.cycle_value, row.code_after) for row in rows]
-
-
-def decision_agreement(db: Store | str, bundle: Any, *, services: Services | None = None) -> dict[str, Any]:
-    """Agreement between reviewers' decisions in force and ``bundle`` (for ``zhibiao evaluate``), as
-    plain data: counts, rates, per-code tallies, reviewer-pair agreement, example disagreements.
-    See :func:`nlp.feedback.agreement`.
-    """
-    from nlp.feedback import agreement
-
-    return agreement(_as_store(db), bundle, services=services).as_dict()
 
 
 def natural_key(*parts: object) -> str:
@@ -324,56 +269,55 @@ class LoadReport:
     problems: tuple[Problem, ...] = ()
 
 
-def load_documents(
+def store_documents(
     db: Store,
     documents: Sequence[Document],
     *,
-    bundle: Any,
-    services: Services | None = None,
-    predictions: Sequence[Any] | None = None,
-    verdicts: Sequence[Any] | None = None,
+    predictions: Sequence[Any],
+    verdicts: Sequence[Any],
+    model_version: str,
 ) -> LoadReport:
-    """Classify, audit and store parsed documents, then re-cluster everything in the store.
+    """Store parsed documents with the model's predictions and verdicts (parallel to their indicators).
 
-    Pass ``predictions`` and ``verdicts`` (parallel to the documents' indicators) when they were already
-    computed. Re-loading a document updates its indicators in place (natural key: document, project,
-    name, declared code, occurrence); indicators it no longer has are retired, never deleted, so every
-    decision survives.
-
-    >>> report = load_documents(db, parse_paths(["corpus/raw"]), bundle=ensure_model())  # doctest: +SKIP
-    >>> report.added, report.flagged  # doctest: +SKIP
-    (699, 231)
+    Re-loading a document updates its indicators in place (natural key: document, project, name, declared
+    code, occurrence); indicators it no longer has are retired, never deleted, so every decision
+    survives. Clusters are stored separately (:func:`replace_clusters`); the store never runs a model:
+    :func:`nlp.annotate.load_documents` computes and hands everything over.
     """
-    services = services or default_services()
     docs = list(documents)
     items = [indicator for document in docs for indicator in document.indicators]
-    preds = list(predictions) if predictions is not None else list(services.classify(bundle, items))
-    found = list(verdicts) if verdicts is not None else list(services.audit(items, preds, bundle=bundle))
+    preds, found = list(predictions), list(verdicts)
     if not len(preds) == len(found) == len(items):
-        raise ValueError(f"{len(items)} indicators but {len(preds)} predictions and {len(found)} verdicts")
-    version = str(getattr(bundle, "version", "") or "unknown")
+        raise StoreError(
+            "E078", detail=f"{len(items)} indicators but {len(preds)} predictions and {len(found)} verdicts"
+        )
     now = utcnow()
     counts = {"added": 0, "updated": 0, "retired": 0}
     with db.write() as conn:
         ids: list[int] = []
         for document in docs:
             ids += _upsert_document(conn, document, now, counts)
-        _replace_model_output(conn, ids, preds, found, version, now)
+        _replace_model_output(conn, ids, preds, found, model_version, now)
         kept = sum(
             conn.execute(select(func.count()).where(decisions.c.indicator_id.in_(chunk))).scalar_one()
             for chunk in _chunks(sorted(set(ids)))
         )
-    n_clusters = rebuild_clusters(db, services=services)
     return LoadReport(
         documents=len(docs),
         indicators=len(items),
         flagged=sum(1 for verdict in found if verdict.flagged),
-        clusters=n_clusters,
+        clusters=0,
         decisions_kept=kept,
-        model_version=version,
+        model_version=model_version,
         problems=tuple(problem for document in docs for problem in document.problems),
         **counts,
     )
+
+
+def active_documents(db: Store) -> list[Document]:
+    """Every active document in the store, rebuilt as records (what clustering across loads reads)."""
+    with db.read() as conn:
+        return documents_in_store(conn)
 
 
 def _doc_name(document: Document) -> str:
@@ -542,24 +486,19 @@ def _replace_model_output(
             conn.execute(table.insert(), unique)
 
 
-def rebuild_clusters(db: Store, *, services: Services | None = None) -> int:
-    """Re-cluster all active documents in the store (clusters span every load); returns the count."""
-    services = services or default_services()
-    if services.find_clusters is None:
-        return 0
+def replace_clusters(db: Store, found: Sequence[tuple[str, Any]]) -> int:
+    """Replace the stored clusters with ``found`` ((level, cluster) pairs); returns their count.
+
+    Several indicators can share a line (file 000 puts a whole project on one), so members are matched
+    by their shown text first and by position only for goal- and set-level members.
+    """
     with db.read() as conn:
-        docs = documents_in_store(conn)
         records = indicator_records(conn)
-    # Several indicators can share a line (file 000 puts a whole project on one), so members are matched
-    # by their shown text first and by position only for goal- and set-level members.
     by_text = {
         (r.doc, r.project, r.line, f"{r.name}：{r.value}" if r.value else r.name): i
         for i, r in records.items()
     }
     by_line = {(r.doc, r.project, r.line): i for i, r in records.items()}
-    found = [
-        (level, c) for level in services.cluster_levels for c in services.find_clusters(docs, level=level)
-    ]
     now = utcnow()
     with db.write() as conn:
         conn.execute(delete(cluster_members))

@@ -1,4 +1,4 @@
-"""Training and honest evaluation of the classifier.
+"""Training and honest evaluation of the classifier, from examples it is given (it reads no files).
 
 Labels, in order of trust: the latest reviewer decision, the reviewed seed gold, the declared code.
 Process items (gold ``PR``) are not category examples. Evaluation is grouped cross-validation against
@@ -19,16 +19,14 @@ import numpy as np
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 from sklearn.model_selection import GroupKFold
 
-from nlp.gold import GoldRow, load_gold, match_gold
+from nlp.gold import GoldRow, match_gold
 from nlp.model import (
-    DEFAULT_CORPUS,
     DEFAULT_MODEL_PATH,
     Bundle,
     LabelledText,
     _now,
     build_pipeline,
     build_process_pipeline,
-    corpus_digest,
     library_versions,
     save_model,
 )
@@ -64,17 +62,6 @@ def _taxonomy_examples() -> list[Example]:
             Example((r["name"], r["description"], r["value"]), r["code"], 1.0, "taxonomy")
             for r in csv.DictReader(handle)
         ]
-
-
-def load_corpus(corpus: Path) -> tuple[list[Indicator], list[GoldRow]]:
-    """Parsed seed indicators and the gold rows of ``corpus`` (``raw/`` and ``gold/seed_gold.csv``)."""
-    from nlp.parse import parse_paths
-
-    documents = parse_paths([corpus / "raw"])
-    indicators = [ind for doc in documents for ind in doc.indicators]
-    gold_path = corpus / "gold" / "seed_gold.csv"
-    gold = load_gold(gold_path) if gold_path.exists() else []
-    return indicators, gold
 
 
 def training_examples(
@@ -228,16 +215,21 @@ def oof_probabilities(
 
 
 def train(
+    indicators: Sequence[Indicator],
+    gold: Sequence[GoldRow],
     *,
-    corpus: Path = DEFAULT_CORPUS,
+    digest: str,
     path: Path | None = None,
     reviewed: Iterable[LabelledText] = (),
     family: str = DEFAULT_FAMILY,
     with_cv: bool = True,
 ) -> Bundle:
-    """Train on the corpus (and reviewer decisions), cross-validate, save, and return the bundle."""
+    """Train on indicators with their gold (and reviewer decisions), cross-validate, save, and return
+    the bundle. ``digest`` names the corpus the examples came from (:func:`nlp.corpus.load_corpus`).
+
+    Reads no files: :func:`nlp.corpus.train_model` loads the corpus and calls this.
+    """
     started = time.perf_counter()
-    indicators, gold = load_corpus(corpus)
     reviewed = list(reviewed)
     examples = training_examples(indicators, gold, reviewed=reviewed)
     cv: dict[str, Any] = {}
@@ -251,7 +243,6 @@ def train(
     oof_process = {
         row: p[0] for row, p in oof_probabilities(pr_examples, family="process", classes=(PROCESS,)).items()
     }
-    digest = corpus_digest([*(corpus / "raw").glob("*"), *(corpus / "gold").glob("*.csv")])
     meta: dict[str, Any] = {
         "created": _now(),
         "family": family,

@@ -10,9 +10,7 @@ reviewer's bearer token; the page uses a signed session cookie plus a CSRF token
 
 from __future__ import annotations
 
-import csv
 import gc
-import io
 import secrets
 import threading
 from collections.abc import Callable
@@ -32,10 +30,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from nlp.annotate import Services, default_services
 from nlp.auth import Reviewer, csrf_matches, reviewer_by_id, reviewer_for_token
 from nlp.errors import Errors, ZhibiaoError
-from nlp.feedback import EXPORT_COLUMNS, export_rows
-from nlp.records import Indicator
+from nlp.export import EXPORT_COLUMNS, export_rows
 from nlp.review import (
     LIMITS,
     counts,
@@ -47,7 +45,8 @@ from nlp.review import (
     search_indicators,
 )
 from nlp.schema import indicators
-from nlp.store import Services, Store, default_services, get_setting
+from nlp.store import Store, get_setting
+from nlp.tabular import csv_bytes, xlsx_bytes
 from nlp.taxonomy import SCHEME_2021, SCHEME_CLASSIC, label_name
 
 __all__ = ["create_app", "ApiError", "MAX_BODY"]
@@ -213,18 +212,9 @@ SuggestKey = tuple[str, str, str, str]  # (name, value, description, scheme)
 
 
 def _suggest_batch(services: Services, bundle: Any, keys: list[SuggestKey]) -> list[tuple[Any, float | None]]:
-    """Predictions (and process-item probabilities) for many suggestion requests in one vectorised pass."""
-    items = [
-        Indicator(doc="", department="", project="", goal="", budget=None, scheme=scheme, declared_l1="",
-                  declared_l2="", declared_code="", name=name, description=description, annual_value=value)
-        for name, value, description, scheme in keys
-    ]  # fmt: skip
-    predictions = services.classify(bundle, items)
-    rows = [(name, description, value) for name, value, description, _scheme in keys]
-    process: list[float | None] = (
-        [float(p) for p in services.process(bundle, rows)] if services.process else [None] * len(keys)
-    )
-    return list(zip(predictions, process, strict=True))
+    """Predictions (and process-item probabilities) for many suggestion requests in one vectorised pass:
+    the same :func:`nlp.model.suggest_many` as ``zhibiao suggest``."""
+    return services.suggest_many(bundle, keys)
 
 
 class Batcher:
@@ -447,47 +437,11 @@ def _api_routes(app: FastAPI, cached_suggest: Callable[..., Any]) -> None:
         rows = export_rows(db)
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         if format == "csv":
-            content, media = _csv(rows), "text/csv; charset=utf-8"
+            content, media = csv_bytes(rows, EXPORT_COLUMNS), "text/csv; charset=utf-8"
         else:
-            content, media = _xlsx(rows), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            content, media = (
+                xlsx_bytes([("decisions", EXPORT_COLUMNS, rows)]),
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
         disposition = f'attachment; filename="zhibiao-decisions-{stamp}.{format}"'
         return Response(content, media_type=media, headers={"Content-Disposition": disposition})
-
-
-def _cell(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula gets a leading apostrophe (CSV/formula injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "@", "\t", "\r", "-") and not _numeric(value):
-        return "'" + value
-    return value
-
-
-def _numeric(text: str) -> bool:
-    try:
-        float(text.rstrip("%"))
-    except ValueError:
-        return False
-    return True
-
-
-def _csv(rows: list[dict[str, Any]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(EXPORT_COLUMNS))
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({key: _cell(value) for key, value in row.items()})
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # the BOM makes Excel read UTF-8
-
-
-def _xlsx(rows: list[dict[str, Any]]) -> bytes:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "decisions"
-    sheet.append(list(EXPORT_COLUMNS))
-    for row in rows:
-        sheet.append([_cell(row[key]) for key in EXPORT_COLUMNS])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()

@@ -35,10 +35,10 @@ def seed_paths() -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model trained once per test session from the corpus, in a temporary folder."""
-    from nlp.train import train
+    from nlp.corpus import train_model
 
     path = tmp_path_factory.mktemp("model") / "zhibiao.joblib"
-    train(corpus=CORPUS, path=path)
+    train_model(corpus=CORPUS, path=path)
     return path
 
 

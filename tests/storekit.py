@@ -26,11 +26,11 @@ from typing import Any
 
 import pytest
 
+from nlp.annotate import Annotated, Services
 from nlp.audit import Verdict
 from nlp.cluster import Cluster, Member
 from nlp.model import Prediction
 from nlp.records import Document, Indicator, Project
-from nlp.store import Services
 from nlp.taxonomy import LEAF_NAMES, PROCESS, l1_for_leaf
 
 # ------------------------------------------------------------------------------------------- postgres
@@ -197,10 +197,24 @@ def fake_find_clusters(documents: Sequence[Document], *, level: str) -> list[Clu
     return found
 
 
+def fake_annotate(bundle: Any, indicators: Sequence[Indicator]) -> Annotated:
+    predictions = fake_classify(bundle, indicators)
+    return Annotated(indicators, predictions, fake_audit(indicators, predictions, bundle=bundle))
+
+
+def fake_suggest_many(
+    bundle: Any, keys: Sequence[tuple[str, str, str, str]]
+) -> list[tuple[Prediction, float]]:
+    process = fake_process(bundle, [(name, description, value) for name, value, description, _ in keys])
+    return [
+        (fake_suggest(bundle, name, value=value, description=description, scheme=scheme), pr)
+        for (name, value, description, scheme), pr in zip(keys, process, strict=True)
+    ]
+
+
 FAKE_SERVICES = Services(
-    classify=fake_classify,
-    audit=fake_audit,
-    process=fake_process,
+    annotate=fake_annotate,
+    suggest_many=fake_suggest_many,
     find_clusters=fake_find_clusters,
     cluster_levels=("indicators",),
     reasons={"process_item": "过程指标", "category_mismatch": "指标内容与所填二级类别不符"},

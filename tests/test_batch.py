@@ -199,23 +199,6 @@ def test_unwritable_output_folder_is_reported_as_E080(
     assert str(caught.value).startswith(f"[E080] {blocker / 'out'}: cannot write the run's output")
 
 
-def test_workbook_text_that_looks_like_a_formula_stays_text_and_control_characters_go(tmp_path: Path) -> None:
-    from openpyxl import Workbook, load_workbook
-
-    from nlp.run_report import _cleaner
-
-    book = Workbook(write_only=True)
-    clean = _cleaner(book)
-    sheet = book.create_sheet("t")
-    sheet.append([clean("=100%"), clean("资金\x0c到位率"), 3])
-    sheet.append([clean("=100%")])
-    book.save(tmp_path / "t.xlsx")
-    saved = load_workbook(tmp_path / "t.xlsx")
-    assert saved.sheetnames == ["t"]
-    assert list(saved["t"].values) == [("=100%", "资金到位率", 3), ("=100%", None, None)]
-    assert saved["t"]["A1"].data_type == "s"
-
-
 # ------------------------------------------------------------------------------------------ re-runs
 
 

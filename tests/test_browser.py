@@ -14,9 +14,10 @@ import pytest
 from sqlalchemy import select
 from storekit import live_server
 
+from nlp.annotate import load_documents
 from nlp.auth import add_reviewer
 from nlp.schema import decisions, reviewers
-from nlp.store import Store, load_documents, open_store
+from nlp.store import Store, open_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -49,7 +50,7 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, raw_dir: Path) -> Iterator[tuple[Store, str]]:
-    from nlp.model import ensure_model
+    from nlp.corpus import ensure_model
     from nlp.parse import parse_paths
     from nlp.web import create_app
 

@@ -1,4 +1,4 @@
-"""nlp.formats: published PDF, Word and Excel files read into the same records as the text seeds.
+"""nlp.readers.office and nlp.readers.sheets: published PDF, Word and Excel files read into the same records as the text seeds.
 
 The files are built here, under tmp_path, by tests/fixtures/formats/render.py: from synthetic records
 for the extraction layer, and from the parsed records of the seeds for the round trips
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from nlp import formats
 from nlp.errors import InputError
-from nlp.formats import Block, Table, blocks_text, filled_rows, unwrap
+from nlp.readers import office, sheets
+from nlp.readers.blocks import Block, Table, blocks_text, filled_rows, unwrap
 from nlp.records import Document, Indicator, Project
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "formats"
@@ -89,7 +89,7 @@ def synthetic() -> Document:
 
 @pytest.fixture(scope="module")
 def coded_blocks(made: dict[str, Path]) -> list[Block]:
-    blocks, scanned = formats.pdf_blocks(made["coded.pdf"])
+    blocks, scanned = office.pdf_blocks(made["coded.pdf"])
     assert scanned == []
     return blocks
 
@@ -150,7 +150,7 @@ def test_unwrap_joins_chinese_without_space_and_latin_words_with_one(text: str, 
     ],
 )
 def test_workbook_cells_read_as_excel_displays_them(value: object, number_format: str, expected: str) -> None:
-    assert formats._cell_text(value, number_format) == expected
+    assert sheets.cell_text(value, number_format) == expected
 
 
 def test_filled_rows_fill_each_merged_range_with_its_top_left_text() -> None:
@@ -210,7 +210,7 @@ def test_pdf_text_around_the_table_is_kept_and_page_numbers_are_not(coded_blocks
 
 
 def test_pdf_without_ruled_table_reads_as_lines_of_text(made: dict[str, Path]) -> None:
-    blocks, _ = formats.pdf_blocks(made["text.pdf"])
+    blocks, _ = office.pdf_blocks(made["text.pdf"])
     assert [b.text for b in blocks] == ["部门名称：某局", "项目名称 总计", "社保经费 56.12"]
 
 
@@ -229,7 +229,7 @@ def test_unreadable_pdf_raises_a_coded_error_naming_the_file(
     path = tmp_path / "报表.pdf"
     build(path, made["coded.pdf"])
     with pytest.raises(InputError) as caught:
-        formats.pdf_blocks(path)
+        office.pdf_blocks(path)
     assert caught.value.code == code
     assert str(caught.value).startswith(f"[{code}] {path}: {message}")
 
@@ -237,14 +237,14 @@ def test_unreadable_pdf_raises_a_coded_error_naming_the_file(
 def test_pdf_encrypted_without_a_user_password_still_reads(made: dict[str, Path], tmp_path: Path) -> None:
     path = tmp_path / "owner-only.pdf"
     render.pdf_encrypted(made["coded.pdf"], path, password="")
-    blocks, _ = formats.pdf_blocks(path)
+    blocks, _ = office.pdf_blocks(path)
     assert any(b.table is not None for b in blocks)
 
 
 def test_pdf_scanned_page_among_text_pages_is_listed(made: dict[str, Path], tmp_path: Path) -> None:
     path = tmp_path / "annex.pdf"
     render.pdf_with_scanned_page(made["text.pdf"], path)
-    blocks, scanned = formats.pdf_blocks(path)
+    blocks, scanned = office.pdf_blocks(path)
     assert scanned == [2] and blocks[0].text == "部门名称：某局"
 
 
@@ -254,7 +254,7 @@ def test_pdf_scanned_page_among_text_pages_is_listed(made: dict[str, Path], tmp_
 def test_docx_merged_cells_come_back_once_with_their_ranges(
     made: dict[str, Path], synthetic: Document
 ) -> None:
-    blocks = formats.docx_blocks(made["grid.docx"])
+    blocks = office.docx_blocks(made["grid.docx"])
 
     table = blocks[1].table
     assert blocks[0].text == "项目绩效目标表" and table is not None
@@ -272,7 +272,7 @@ def test_docx_merged_cells_come_back_once_with_their_ranges(
 
 
 def test_docx_paragraphs_between_tables_keep_their_order(made: dict[str, Path], synthetic: Document) -> None:
-    blocks = formats.docx_blocks(made["forms.docx"])
+    blocks = office.docx_blocks(made["forms.docx"])
     titles = [b.text for b in blocks if b.table is None]
     assert titles == [f"{n}、{p.name}绩效目标表" for n, p in enumerate(synthetic.projects, 1)]
     kinds = ["table" if b.table is not None else "text" for b in blocks]
@@ -280,7 +280,7 @@ def test_docx_paragraphs_between_tables_keep_their_order(made: dict[str, Path], 
 
 
 def test_docx_form_exports_like_word_one_cell_per_line(made: dict[str, Path], synthetic: Document) -> None:
-    blocks = formats.docx_blocks(made["forms.docx"])
+    blocks = office.docx_blocks(made["forms.docx"])
     text = blocks_text(blocks[:2], style="cells")
     project = synthetic.projects[0]
     assert text.startswith(f"1、{project.name}绩效目标表\n\t{DEPARTMENT}\n\t单位：万元\n\n")
@@ -302,8 +302,8 @@ def test_docx_table_inside_a_content_control_is_read(made: dict[str, Path], tmp_
     content.append(table)  # moves the table into the content control
     word.save(str(tmp_path / "controls.docx"))
 
-    before = formats.docx_blocks(made["grid.docx"])
-    after = formats.docx_blocks(tmp_path / "controls.docx")
+    before = office.docx_blocks(made["grid.docx"])
+    after = office.docx_blocks(tmp_path / "controls.docx")
 
     assert [b.table.rows if b.table else b.text for b in after] == [
         b.table.rows if b.table else b.text for b in before
@@ -316,7 +316,7 @@ def test_corrupt_docx_raises_a_coded_error_naming_the_file(tmp_path: Path) -> No
     with pytest.raises(
         InputError, match=r"\[E052\] .*坏文件\.docx: could not be read as a Word \(\.docx\) file"
     ):
-        formats.docx_blocks(path)
+        office.docx_blocks(path)
 
 
 # ----------------------------------------------------------------------------------------- workbooks
@@ -325,7 +325,7 @@ def test_corrupt_docx_raises_a_coded_error_naming_the_file(tmp_path: Path) -> No
 def test_workbook_sheets_read_with_merges_and_percent_cells(
     made: dict[str, Path], synthetic: Document
 ) -> None:
-    tables = formats.workbook_tables(made["grid.xlsx"])
+    tables = sheets.workbook_tables(made["grid.xlsx"])
 
     assert [t.where for t in tables] == ["sheet '项目1'", "sheet '项目2'", "sheet '项目3'"]
     rows = filled_rows(tables[0])
@@ -350,7 +350,7 @@ def test_old_xls_workbook_reads_with_its_merges(tmp_path: Path) -> None:
     sheet.write(1, 2, 800, xlwt.easyxf(num_format_str="0.00"))
     book.save(str(tmp_path / "old.xls"))
 
-    (table,) = formats.workbook_tables(tmp_path / "old.xls")
+    (table,) = sheets.workbook_tables(tmp_path / "old.xls")
 
     assert filled_rows(table) == [["产出指标", "资助人数", "100%"], ["产出指标", "资助到账率", "800.00"]]
 
@@ -361,7 +361,7 @@ def test_corrupt_workbook_raises_a_coded_error_naming_the_file(tmp_path: Path) -
     with pytest.raises(
         InputError, match=r"\[E052\] .*坏表\.xlsx: could not be read as an Excel \(\.xlsx\) workbook"
     ):
-        formats.workbook_tables(path)
+        sheets.workbook_tables(path)
 
 
 # ------------------------------------------------------------------------ round trips of the seeds
@@ -449,7 +449,7 @@ def test_read_workbook_reads_a_merged_grid_workbook_itself(
     path = tmp_path / "002.xlsx"
     render.xlsx_grid(seeds["002"], path)
 
-    document = formats.read_workbook(path)
+    document = sheets.read_workbook(path)
 
     assert document.problems == () and document.layout == "grid"
     assert [_indicator_key(i) for i in document.indicators] == [
@@ -469,7 +469,7 @@ def test_read_workbook_passes_over_a_sheet_without_indicators(
     book.create_sheet("封面", 0).append(["东莞市长安社会保险基金管理中心2024年项目绩效目标"])
     book.save(path)
 
-    document = formats.read_workbook(path)
+    document = sheets.read_workbook(path)
 
     assert document.problems == ()
     assert len(document.indicators) == SEED_COUNTS["002"][0]
@@ -519,7 +519,7 @@ def test_pdf_with_a_scanned_page_reads_the_rest_and_reports_the_page(
     render.pdf_with_scanned_page(coded_pdf, path)
     pages = render.pdf_coded_table(seeds["000"], tmp_path / "count.pdf", font_size=10).pages
 
-    document = formats.read_document(path)
+    document = office.read_document(path)
 
     assert len(document.indicators) == SEED_COUNTS["000"][0]
     assert [str(p) for p in document.problems] == [

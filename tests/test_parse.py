@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
-import types
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,10 +26,10 @@ from nlp.parse import (
     parse_text,
     read_indicator_table,
     summarise,
-    write_indicators,
 )
-from nlp.parse_inline import parse_items
+from nlp.readers.inline import parse_items
 from nlp.records import INDICATOR_COLUMNS, Document, Indicator
+from nlp.tabular import write_indicators
 
 HERE = Path(__file__).resolve().parent
 PARSE = HERE / "fixtures" / "parse"
@@ -368,12 +366,11 @@ def test_decode_reads_utf8_with_and_without_bom_gbk_and_utf16() -> None:
         assert decode(data) == text
 
 
-def test_pdf_and_word_files_go_to_the_formats_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = types.ModuleType("nlp.formats")
-    fake.read_document = lambda path: Document(str(path), "pdf:inline")  # type: ignore[attr-defined]
-    fake.read_workbook = lambda path: Document(str(path), "xlsx:grid")  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "nlp.formats", fake)
-    monkeypatch.setattr("nlp.formats", fake, raising=False)
+def test_pdf_and_word_files_go_to_the_office_reader_and_grid_sheets_to_the_sheet_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("nlp.readers.office.read_document", lambda path: Document(str(path), "pdf:inline"))
+    monkeypatch.setattr("nlp.readers.sheets.read_workbook", lambda path: Document(str(path), "xlsx:grid"))
     (tmp_path / "plan.pdf").write_bytes(b"%PDF-1.4")
     openpyxl = pytest.importorskip("openpyxl")
     book = openpyxl.Workbook()
@@ -381,22 +378,6 @@ def test_pdf_and_word_files_go_to_the_formats_reader(tmp_path: Path, monkeypatch
     book.save(tmp_path / "grid.xlsx")
     assert parse_file(tmp_path / "plan.pdf").layout == "pdf:inline"
     assert parse_file(tmp_path / "grid.xlsx").layout == "xlsx:grid"  # no indicator header: a grid sheet
-
-
-def test_pdf_without_the_formats_reader_is_reported_not_supported_yet(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import nlp
-
-    monkeypatch.setitem(sys.modules, "nlp.formats", None)  # importing it now raises ImportError
-    monkeypatch.delattr(nlp, "formats", raising=False)  # …even when another test imported it already
-    (tmp_path / "plan.pdf").write_bytes(b"%PDF-1.4")
-    doc = parse_file(tmp_path / "plan.pdf")
-    assert doc.layout == "error"
-    assert str(doc.problems[0]) == (
-        f"[E008] {tmp_path / 'plan.pdf'}: could not be read: .pdf files need nlp.formats.read_document, "
-        "which is not available yet. Convert the file to .txt, .csv or .xlsx and try again."
-    )
 
 
 # ----------------------------------------------------------------------------------------- bad input
@@ -499,10 +480,9 @@ def test_unreadable_files_become_error_documents(tmp_path: Path, name: str, mess
 def test_damaged_workbook_is_reported_not_raised(tmp_path: Path) -> None:
     (tmp_path / "broken.xlsx").write_bytes(b"PK\x03\x04 not really a zip")
     doc = parse_file(tmp_path / "broken.xlsx")
-    assert doc.layout == "error" and doc.problems[0].code == "E008"
-    assert doc.problems[0].message.endswith(
-        "Check that the file opens in its own program, or export it again."
-    )
+    # The one workbook reader (nlp.readers.sheets) names what kind of file it expected.
+    assert doc.layout == "error" and doc.problems[0].code == "E052"
+    assert "an Excel (.xlsx) workbook" in doc.problems[0].message
 
 
 def test_parse_text_rejects_an_unknown_layout_name() -> None:

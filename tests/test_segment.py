@@ -13,8 +13,10 @@ import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 import nlp.segment as seg
+import nlp.values as val
 from nlp.errors import InputError
-from nlp.segment import KINDS, Value, parse_value, read_user_dict, segment, value_tokens, warm
+from nlp.segment import read_user_dict, segment
+from nlp.values import KINDS, Value, parse_value, value_tokens, warm
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "values.csv"
 
@@ -170,22 +172,22 @@ def _simple_values() -> list[str]:
 
 
 def _body(text: str) -> str:
-    return seg._lexicon().label_prefix.sub("", seg._normalise(text))
+    return seg._lexicon().label_prefix.sub("", val._normalise(text))
 
 
-FAST_CASES = [t for t in [case["value"] for case in CASES] + _simple_values() if seg._fast_quantity(_body(t))]
+FAST_CASES = [t for t in [case["value"] for case in CASES] + _simple_values() if val._fast_quantity(_body(t))]
 
 
 def test_fast_path_takes_most_simple_values() -> None:
     assert len(FAST_CASES) > 300
-    assert seg._fast_quantity(_body("2-7秒内")) is None  # a range goes through spaCy
+    assert val._fast_quantity(_body("2-7秒内")) is None  # a range goes through spaCy
 
 
 @pytest.mark.parametrize("text", FAST_CASES)
 def test_regex_fast_path_agrees_with_the_spacy_path(text: str) -> None:
-    nlp, _ = seg._value_pipeline()
-    quantities, _ = seg._quantities(nlp(_body(text)))
-    assert quantities == [seg._fast_quantity(_body(text))]
+    nlp, _ = val._value_pipeline()
+    quantities, _ = val._quantities(nlp(_body(text)))
+    assert quantities == [val._fast_quantity(_body(text))]
 
 
 def test_value_pipeline_is_a_blank_spacy_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -195,16 +197,16 @@ def test_value_pipeline_is_a_blank_spacy_pipeline(monkeypatch: pytest.MonkeyPatc
         raise AssertionError("spacy.load was called: value parsing must not need a downloaded model")
 
     monkeypatch.setattr(spacy, "load", no_models)
-    monkeypatch.setattr(seg, "_pipeline", None)
-    nlp, _ = seg._value_pipeline()
+    monkeypatch.setattr(val, "_pipeline", None)
+    nlp, _ = val._value_pipeline()
     assert nlp.lang == "zh"
     assert nlp.pipe_names == []
-    assert isinstance(nlp.tokenizer, seg._ValueTokenizer)
-    assert seg._parse.__wrapped__("不超过缴费额度的2/3").kind == "ratio"
+    assert isinstance(nlp.tokenizer, val._ValueTokenizer)
+    assert val._parse.__wrapped__("不超过缴费额度的2/3").kind == "ratio"
 
 
 def test_value_tokenizer_tags_roles() -> None:
-    nlp, _ = seg._value_pipeline()
+    nlp, _ = val._value_pipeline()
     doc = nlp("约92万页，12月底前")
     assert [(t.text, t.tag_) for t in doc] == [
         ("约", "CMP"), ("92", "NUM"), ("万页", "UNIT"), (",", "P"), ("12", "NUM"), ("月底", "DATE"), ("前", "POST"),

@@ -15,19 +15,13 @@ from sqlalchemy.exc import DBAPIError
 from storekit import FAKE_BUNDLE, FAKE_SERVICES, INDICATOR_TABLE, make_document, sample_documents, store_url
 
 from nlp import auth
+from nlp.annotate import load_documents
 from nlp.auth import AuthError, add_reviewer, authenticate, reviewer_for_token
-from nlp.feedback import agreement, export_rows
+from nlp.export import agreement, decision_agreement, export_rows
 from nlp.records import Document
 from nlp.review import ReviewError, counts, queue, record_decision, search_indicators
 from nlp.schema import decisions, indicators, metadata, reviewers
-from nlp.store import (
-    Store,
-    StoreError,
-    decision_agreement,
-    load_documents,
-    open_store,
-    reviewed_labels,
-)
+from nlp.store import Store, StoreError, open_store, reviewed_labels
 
 
 @pytest.fixture(autouse=True)
@@ -149,8 +143,9 @@ def test_repeated_indicators_in_one_project_get_distinct_keys(db: Store) -> None
 def test_load_accepts_precomputed_predictions_and_verdicts(db: Store) -> None:
     docs = sample_documents()
     items = [i for d in docs for i in d.indicators]
-    preds = FAKE_SERVICES.classify(FAKE_BUNDLE, items)
-    verdicts = [replace(v, flagged=False) for v in FAKE_SERVICES.audit(items, preds, bundle=FAKE_BUNDLE)]
+    annotated = FAKE_SERVICES.annotate(FAKE_BUNDLE, items)
+    preds = annotated.predictions
+    verdicts = [replace(v, flagged=False) for v in annotated.verdicts]
     report = load_documents(
         db, docs, bundle=FAKE_BUNDLE, services=FAKE_SERVICES, predictions=preds, verdicts=verdicts
     )

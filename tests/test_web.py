@@ -18,9 +18,10 @@ from sqlalchemy import func, select
 from storekit import FAKE_BUNDLE, FAKE_SERVICES, sample_documents, store_url
 
 from nlp import auth
+from nlp.annotate import load_documents
 from nlp.auth import add_reviewer
 from nlp.schema import decisions, indicators, reviewers
-from nlp.store import Store, load_documents, open_store
+from nlp.store import Store, open_store
 from nlp.web import MAX_BODY, create_app
 
 
@@ -355,7 +356,7 @@ def test_a_crash_answers_with_the_error_shape_too(db: Store, tokens: dict[str, s
     def broken(bundle: Any, indicators: Any) -> list[Any]:
         raise RuntimeError("model exploded")
 
-    app = create_app(db, bundle=FAKE_BUNDLE, services=replace(FAKE_SERVICES, classify=broken), secret="s")
+    app = create_app(db, bundle=FAKE_BUNDLE, services=replace(FAKE_SERVICES, suggest_many=broken), secret="s")
     response = TestClient(app, raise_server_exceptions=False).get(
         "/api/suggest", params={"name": "资金到位率"}, headers=bearer(tokens["li"])
     )

@@ -23,11 +23,11 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from nlp.errors import Errors
+from nlp.errors import problem
 from nlp.records import Indicator, Problem, Project
 from nlp.taxonomy import declared_code, detect_scheme, normalise_label
 
-__all__ = ["Item", "Joined", "make_project", "problem", "join_wrapped", "parse_items", "read_inline"]
+__all__ = ["Item", "Joined", "make_project", "join_wrapped", "parse_items", "read_inline"]
 
 
 @dataclass(frozen=True)
@@ -79,13 +79,6 @@ def make_project(
         for i in items
     )
     return Project(doc, department, name, goal, budget, scheme, line, indicators)
-
-
-def problem(path: str, line: int, code: str, **fields: object) -> Problem:
-    """A catalogue message as a Problem; the location prefix is dropped because Problem prints it."""
-    text = getattr(Errors, code).format(path=path, line=line, **fields)
-    text = text.removeprefix(f"{path}:{line}: ").removeprefix(f"{path}: ")
-    return Problem(path=path, line=line, code=code, message=text)
 
 
 # ------------------------------------------------------------------------------------ joining wraps

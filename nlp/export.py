@@ -1,7 +1,7 @@
 """Feedback from reviewers: the audit-trail export and how decisions agree with a model.
 
 ``export_rows`` is every decision ever made with its provenance (``GET /api/export``);
-``agreement`` feeds ``zhibiao evaluate`` (through :func:`nlp.store.decision_agreement`); the training labels are
+``agreement`` feeds ``zhibiao evaluate``; the training labels are
 :func:`nlp.store.reviewed_labels`.
 
 >>> from nlp.store import open_store
@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from nlp.annotate import Services, default_services
 from nlp.review import ACTION_NAMES, decisions_for
 from nlp.schema import (
     current_decisions,
@@ -26,10 +27,10 @@ from nlp.schema import (
     projects,
     reviewers,
 )
-from nlp.store import Services, Store, default_services
+from nlp.store import Store
 from nlp.taxonomy import label_name
 
-__all__ = ["EXPORT_COLUMNS", "export_rows", "Agreement", "agreement"]
+__all__ = ["EXPORT_COLUMNS", "export_rows", "Agreement", "agreement", "decision_agreement"]
 
 
 # ------------------------------------------------------------------------------------------- export
@@ -157,8 +158,9 @@ def agreement(db: Store, bundle: Any, *, services: Services | None = None) -> Ag
         history = decisions_for(conn, list(records))
     ids = [r.indicator_id for r in rows if r.indicator_id in records]
     items = [records[i] for i in ids]
-    preds = services.classify(bundle, items) if items else []
-    verdicts = services.audit(items, preds, bundle=bundle) if items else []
+    annotated = services.annotate(bundle, items) if items else None
+    preds = list(annotated.predictions) if annotated else []
+    verdicts = list(annotated.verdicts) if annotated else []
     answers = {
         i: (v.suggested_code if v.flagged else p.code) for i, p, v in zip(ids, preds, verdicts, strict=True)
     }
@@ -192,3 +194,12 @@ def agreement(db: Store, bundle: Any, *, services: Services | None = None) -> Ag
         reviewer_agreed=agreed,
         examples=tuple(examples),
     )
+
+
+def decision_agreement(db: Store | str, bundle: Any, *, services: Services | None = None) -> dict[str, Any]:
+    """Agreement between reviewers' decisions in force and ``bundle`` (for ``zhibiao evaluate``), as
+    plain data: counts, rates, per-code tallies, reviewer-pair agreement, example disagreements."""
+    from nlp.store import open_store
+
+    store = db if isinstance(db, Store) else open_store(db)
+    return agreement(store, bundle, services=services).as_dict()

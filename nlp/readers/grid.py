@@ -21,7 +21,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from nlp.parse_inline import Item, join_wrapped, make_project, parse_items, problem
+from nlp.errors import problem
+from nlp.readers.inline import Item, join_wrapped, make_project, parse_items
 from nlp.records import INDICATOR_COLUMNS, Indicator, Problem, Project
 from nlp.taxonomy import declared_code, normalise_label
 
