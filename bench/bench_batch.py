@@ -13,7 +13,7 @@ peak memory (ru_maxrss, interpreter and libraries included) is that measurement'
   extrapolated (labelled so);
 - ``jieba floor``: bare ``jieba.lcut`` over the same distinct names — the floor for anything that
   segments with jieba;
-- ``run``: ``nlp.batch.run`` end to end (parse CSV tables, classify, audit, cluster, write the four
+- ``run``: ``nlp.run.run`` end to end (parse CSV tables, classify, audit, cluster, write the four
   files, load a fresh SQLite store) with 2 workers, then again on the same folder (everything cached);
   and a naive run (the same stages with the naive classify and a per-row audit) on a sample.
 
@@ -135,8 +135,8 @@ def measure(kind: str, n: int, variant: str, model_path: Path, workdir: Path) ->
         elif kind == "classify2":
             import numpy as np
 
-            from nlp.batch import score_distinct
             from nlp.model import classify, to_rows
+            from nlp.parallel import score_distinct
 
             index: dict[tuple[str, str, str], int] = {}
             positions = np.fromiter(
@@ -171,7 +171,7 @@ def measure(kind: str, n: int, variant: str, model_path: Path, workdir: Path) ->
         corpus = workdir / f"corpus-{n}-{variant}"
         files = iter_files([corpus])
         if kind == "run":
-            from nlp.batch import run
+            from nlp.run import run
 
             out = workdir / f"out-{n}-{variant}"
             shutil.rmtree(out, ignore_errors=True)

@@ -21,7 +21,6 @@ import numpy as np
 
 from nlp.model import Bundle, Prediction, RowScores, score_rows
 from nlp.records import Indicator
-from nlp.values import parse_value
 from nlp.taxonomy import (
     CUES,
     LEAF_NAMES,
@@ -31,6 +30,7 @@ from nlp.taxonomy import (
     belongs,
     label_name,
 )
+from nlp.values import parse_value
 
 __all__ = ["Verdict", "REASONS", "NOTES", "DEFAULT_THRESHOLD", "audit", "confident_thresholds"]
 

@@ -397,7 +397,7 @@ def _register_cluster_command(sub: argparse._SubParsersAction) -> None:  # type:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from nlp.batch import progress_display, run
+    from nlp.run import progress_display, run
 
     with progress_display(sys.stderr) as progress:
         report = run(

@@ -103,7 +103,7 @@ class Errors:
         "The store at {url} has no schema yet or an old one. Run `zhibiao load` (it migrates) and try again."
     )
     E078 = "Cannot store the run: {detail}. This is a bug in the caller; report it with the command you ran."
-    # E080-E089: the batch run (nlp/batch.py); E084 is a Problem and starts with "{path}:" like E001-E009.
+    # E080-E089: the batch run (nlp/run.py); E084 is a Problem and starts with "{path}:" like E001-E009.
     E080 = (
         "{path}: cannot write the run's output ({detail}). Choose another --out folder or make it writable."
     )

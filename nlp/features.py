@@ -25,8 +25,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from nlp.records import Indicator
 from nlp.segment import segment
-from nlp.values import parse_value, value_tokens
 from nlp.taxonomy import CUES, PROCESS_CUES
+from nlp.values import parse_value, value_tokens
 
 # ----------------------------------------------------------------------------------------- features
 # Rows are (name, description, value) tuples; the selectors are module-level so the pipeline pickles.

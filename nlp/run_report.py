@@ -206,7 +206,7 @@ class ReportData:
         cls, report: Any, tally: Tally, clusters: Mapping[str, Sequence[Cluster]], *, model_version: str,
         threshold: float, top: int = 10,
     ) -> ReportData:  # fmt: skip
-        """From a :class:`nlp.batch.RunReport` (without its store part) and the tally of the written rows."""
+        """From a :class:`nlp.run.RunReport` (without its store part) and the tally of the written rows."""
         totals = {
             "files": len(report.files),
             "failed-files": len(report.failed_files),

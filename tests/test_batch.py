@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nlp import batch
+from nlp import parallel as par
 from nlp.audit import audit
-from nlp.batch import OUTPUTS, parse_files, progress_display, run, score_distinct
 from nlp.cli import main
 from nlp.errors import InputError, ZhibiaoError
 from nlp.model import classify, score_rows, to_rows, transform_rows
+from nlp.parallel import parse_files, score_distinct
 from nlp.parse import parse_paths
+from nlp.run import OUTPUTS, progress_display, run
 from nlp.taxonomy import LEAVES
 
 
@@ -169,7 +170,7 @@ def test_a_reader_crash_becomes_a_problem_and_the_batch_goes_on(
     def explode(path):  # type: ignore[no-untyped-def]
         raise RuntimeError("reader bug")
 
-    monkeypatch.setattr(batch, "parse_file", explode)
+    monkeypatch.setattr(par, "parse_file", explode)
     documents, cached = parse_files([seed_paths["000"], seed_paths["002"]], cache=tmp_path / "cache")
     assert [d.problems[0].code for d in documents] == ["E084", "E084"]
     assert "RuntimeError: reader bug" in documents[0].problems[0].message
@@ -229,7 +230,7 @@ def test_an_interrupted_run_resumes_from_the_scores_it_had_cached(
     seed_paths: dict[str, Path], bundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     paths = [seed_paths["001"], seed_paths["004"]]
-    monkeypatch.setattr(batch, "CHUNK_ROWS", 50)
+    monkeypatch.setattr(par, "CHUNK_ROWS", 50)
     calls: list[int] = []
 
     def interrupt(stage: str, done: int, total: int) -> None:
@@ -270,8 +271,8 @@ def test_scores_are_the_same_row_by_row_in_chunks_and_in_worker_processes(
     rows = list(dict.fromkeys(to_rows(i for d in parse_paths([raw_dir]) for i in d.indicators)))
     whole = score_rows(bundle, rows)
     one = score_rows(bundle, rows[:7])
-    monkeypatch.setattr(batch, "CHUNK_ROWS", 100)
-    monkeypatch.setattr(batch, "_PARALLEL_MIN_ROWS", 1)
+    monkeypatch.setattr(par, "CHUNK_ROWS", 100)
+    monkeypatch.setattr(par, "_PARALLEL_MIN_ROWS", 1)
     parallel, reused = score_distinct(bundle, rows, workers=2, model_path=model_path)
     assert reused == 0
     assert np.array_equal(parallel.proba, whole.proba) and np.array_equal(parallel.process, whole.process)

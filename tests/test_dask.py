@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from nlp import batch
-from nlp.batch import run
+from nlp import parallel
 from nlp.errors import ZhibiaoError
+from nlp.run import run
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def test_run_on_a_dask_cluster_writes_what_the_single_machine_run_writes(
     for path in seed_paths.values():
         shutil.copy(path, docs)
     (docs / "broken.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
-    monkeypatch.setattr(batch, "CHUNK_ROWS", 100)  # several scoring tasks, spread over both workers
+    monkeypatch.setattr(parallel, "CHUNK_ROWS", 100)  # several scoring tasks, spread over both workers
     # A relative path: the workers started elsewhere, so the run must not rely on its working directory.
     monkeypatch.chdir(tmp_path)
     here = run(["docs"], out=tmp_path / "here", bundle=bundle, workers=1, store=False)
@@ -55,7 +55,7 @@ def test_run_on_a_dask_cluster_writes_what_the_single_machine_run_writes(
 def test_an_unreachable_scheduler_is_a_coded_error(
     bundle, seed_paths: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(batch, "_CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(parallel, "_CONNECT_TIMEOUT", "1s")
     with pytest.raises(ZhibiaoError) as caught:
         run([seed_paths["000"]], out=tmp_path, bundle=bundle, scheduler="tcp://127.0.0.1:9", store=False)
     assert caught.value.code == "E081"
