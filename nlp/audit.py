@@ -32,9 +32,46 @@ from nlp.taxonomy import (
 )
 from nlp.values import parse_value
 
-__all__ = ["Verdict", "REASONS", "NOTES", "DEFAULT_THRESHOLD", "audit", "confident_thresholds"]
+__all__ = [
+    "Verdict", "REASONS", "NOTES", "DEFAULT_THRESHOLD", "REVIEW_THRESHOLD", "DEFENSIBLE", "defensible", "audit", "confident_thresholds",
+]  # fmt: skip
 
 DEFAULT_THRESHOLD = 0.5
+#: Below the flag threshold but worth a reviewer's look: the second tier, kept apart from flags.
+REVIEW_THRESHOLD = 0.3
+#: TAXONOMY.md §6: the kinds of indicator for which either of two 二级 is a defensible placement, by the
+#: words that name the kind. The model preferring the other one of such a pair is no evidence of a
+#: misplacement on its own: the case goes to the review tier, never to the flags.
+DEFENSIBLE: dict[frozenset[str], tuple[str, ...]] = {
+    # beneficiary counts: 数量 or 社会效益
+    frozenset(("11", "22")): ("受益", "惠及", "服务人次", "服务人数", "覆盖人"),
+    # rates of planned work done: 数量 or 质量; regulatory and monitoring results: 质量 or 数量
+    frozenset(("11", "12")): (
+        "完成率",
+        "覆盖率",
+        "抽检率",
+        "完成情况",
+        "风险分级",
+        "不良反应",
+        "检查",
+        "监测",
+        "抽检",
+    ),
+    # price or spending limits: 成本 or 质量
+    frozenset(("12", "14")): ("价格", "不高于", "不超过", "控制在", "预算内", "成本控制", "控制率"),
+    # effects that last: 社会效益 or 可持续影响; 机构运行 / 正常运行 likewise
+    frozenset(("22", "24")): ("长效", "持续", "长期", "机构运行", "正常运行", "运转"),
+}
+
+
+def defensible(name: str, declared: str, suggested: str) -> bool:
+    """Whether TAXONOMY.md §6 lets both ``declared`` and ``suggested`` stand for an indicator called ``name``.
+
+    >>> defensible("受益群众人数", "22", "11"), defensible("培训人数", "22", "11")
+    (True, False)
+    """
+    return any(word in name for word in DEFENSIBLE.get(frozenset((declared, suggested)), ()))
+
 
 #: Reason code -> Chinese label shown to reviewers.
 REASONS: dict[str, str] = {
@@ -67,6 +104,8 @@ class Verdict:
     suggested_code: str
     score: float
     explanation: str
+    #: "flagged" (a reviewer will agree it is misplaced), "review" (worth a look) or "".
+    tier: str = ""
 
     @property
     def reason_text(self) -> str:
@@ -242,12 +281,22 @@ def _verdict(
     if "timeliness_without_time" in reasons and reason == "category_mismatch":
         score = min(1.0, score + 0.15)
     # A 二级 under the wrong 一级 is misplaced even when the 二级 itself is right.
-    flagged = score >= threshold and (suggested != declared or reason == "l2_not_in_l1")
+    differs = suggested != declared or reason == "l2_not_in_l1"
+    # Only the model speaks, across a §6 boundary where the document's choice also stands: a look, no flag.
+    boundary = reason == "category_mismatch" and defensible(name, declared, suggested)
+    if differs and score >= threshold and not boundary:
+        tier = "flagged"
+    elif differs and score >= min(REVIEW_THRESHOLD, threshold):
+        tier = "review"
+    else:
+        tier = ""
     all_reasons = tuple(
         dict.fromkeys([reason] + [r for _, _, r in sorted(candidates, reverse=True)] + reasons)
     )
     explanation = _explain(ind, reason, suggested, score, proba)
-    return Verdict(flagged, all_reasons, suggested, round(float(score), 4), explanation)
+    if boundary and tier == "review":
+        explanation += "（两种归类均可，请复核）"
+    return Verdict(tier == "flagged", all_reasons, suggested, round(float(score), 4), explanation, tier)
 
 
 def _restates_budget(ind: Indicator, numbers: tuple[float, ...], unit: str) -> bool:

@@ -38,7 +38,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
         indicators = [i for d in documents for i in d.indicators]
         write_indicators(indicators, Path(args.out))
         print(f"Wrote {len(indicators)} indicators to {args.out}")
-    print(summarise(documents))  # lists every skipped item too
+    print(summarise(documents, explain=args.explain))  # lists every skipped item too
     return 1 if problems else 0
 
 
@@ -200,8 +200,30 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from nlp.evaluate import evaluate
+    import json
 
+    from nlp.corpus import load_corpus
+    from nlp.evaluate import evaluate
+    from nlp.holdout import format_table, leave_document_out
+
+    corpus = Path(args.corpus)
+    views = tuple(v for v in args.views.split(",") if v)
+    holdout = leave_document_out(load_corpus(corpus), corpus_dir=corpus, n_splits=args.folds, views=views)
+    print("Leave-document-out (each document judged by a model that never saw it; seed_only = baseline):")
+    print(format_table(holdout))
+    for view, models in holdout["views"].items():
+        audit = models["full"]["wild"]["audit"] if models["full"]["wild"]["classifier"] else None
+        if audit:
+            print(f"  {view}: flag-score reliability on the wild documents:")
+            for band in audit["reliability"]:
+                print(f"    {band['band']}: {band['misplaced']}/{band['n']} misplaced ({band['share']:.0%})")
+            for reason, figures in audit["per_reason"].items():
+                print(f"    {reason:<24} {figures['flags']:>4} flags, precision {figures['precision']:.2f}")
+    if args.out:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / "holdout.json").write_text(json.dumps(holdout, ensure_ascii=False, indent=1))
+    if args.holdout_only:
+        return 0
     report = evaluate(corpus=Path(args.corpus), out=Path(args.out) if args.out else None, db=args.db)
     c, a = report["classifier"], report["audit"]
     print(f"Classifier, grouped 5-fold CV against gold (n={c['n']}):")
@@ -460,6 +482,11 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", help="files or folders (.txt .csv .xlsx .pdf .docx)")
     p.add_argument("--out", help="write the records to FILE.csv, .jsonl or .xlsx")
     p.add_argument("--workers", type=int, default=1, help="parse files in parallel (default 1)")
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="per file also list every line that looked like an indicator but was not taken, and why",
+    )
     p.set_defaults(func=cmd_parse)
 
     p = sub.add_parser(
@@ -521,6 +548,11 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", default="corpus", help="corpus folder with raw/, wild/ and gold/")
     p.add_argument("--out", help="folder for metrics.json, confusion.png, audit_pr.png, errors.csv")
     p.add_argument("--db", help="also report agreement between reviewers' decisions and the model")
+    p.add_argument(
+        "--folds", type=int, default=5, help="folds of the leave-document-out evaluation (default 5)"
+    )
+    p.add_argument("--views", default="document,province", help="groups held out: document, province or both")
+    p.add_argument("--holdout-only", action="store_true", help="only the leave-document-out figures")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser(

@@ -18,8 +18,11 @@ class Errors:
     )
     E004 = (
         "{path}: no indicator table found (expected coded lists like '1、1-产出指标；11-数量指标；…', "
-        "a 一级指标/二级指标/三级指标 grid or a table with a name column). Check that this is a 绩效目标表."
+        "a 一级指标/二级指标/三级指标 grid or a table with a name column). Looked for the header words "
+        "一级指标, 二级指标, 三级指标, 指标名称, 指标值, 年度指标值, 目标值, 实际完成值, 评价指标 and for category "
+        "labels such as 产出指标 / 数量指标. Check that this is a 绩效目标表."
     )
+    E019 = "{path}:{line}: not read as an indicator ({reason}): {text}"
     E005 = "{path}:{line}: indicator is truncated ({detail}). Complete the item in the source or remove it."
     E006 = (
         "{path}: unsupported file type '{suffix}'. Check the extension: documents are read from .txt, .csv, "

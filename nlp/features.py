@@ -206,7 +206,12 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         )
 
     def fit(self, rows: Sequence[tuple[str, str, str]], y: Any = None) -> TextFeatures:
-        self.union_ = self._union().fit(list(rows))
+        rows = list(rows)
+        if not any(row[1] for row in rows):
+            # No description at all (a training slice without them): one placeholder keeps the description
+            # vocabulary from being empty; it shares no n-gram with real text.
+            rows.append(("", "无描述", ""))
+        self.union_ = self._union().fit(rows)
         return self
 
     def transform(self, rows: Sequence[tuple[str, str, str]]) -> sparse.csr_matrix:

@@ -92,6 +92,9 @@ def match_gold(indicators: Sequence[Indicator], gold: Iterable[GoldRow]) -> list
         rows = candidates.get(key) or candidates.get((key[0], key[1], ""))
         if not rows:
             rows = next((r for k, r in candidates.items() if k[:2] == key[:2]), None)
+        # A gold row names the documents it was read from (seed prefixes "000", wild ids "w1001"): it
+        # never labels the same text in another document, whose reviewers may have judged it otherwise.
+        rows = [r for r in rows or () if not r.docs or any(ind.doc.startswith(d) for d in r.docs)]
         if not rows:
             matched.append(None)
             continue

@@ -162,8 +162,9 @@ def read_indicator_table(path: str | Path) -> Document:
 # ------------------------------------------------------------------------------------------ summary
 
 
-def summarise(documents: Sequence[Document]) -> str:
-    """Documents, projects and indicators per file, and every skipped item, counted and listed.
+def summarise(documents: Sequence[Document], *, explain: bool = False) -> str:
+    """Documents, projects and indicators per file, and every skipped item, counted and listed;
+    ``explain`` also lists the lines each reader passed over (totals, budget lines, headings) and why.
 
     >>> print(summarise([parse_text("", path="empty.txt")]))
     file       layout  projects  indicators  skipped
@@ -188,4 +189,8 @@ def summarise(documents: Sequence[Document]) -> str:
     if problems:
         lines.append("Skipped:")
         lines.extend(f"  {p}" for p in problems)
+    if explain:
+        for name, doc in zip(names, documents, strict=True):
+            lines.append(f"{name}: layout {doc.layout}, {len(doc.passed_over)} lines passed over")
+            lines.extend(f"  {p}" for p in doc.passed_over)
     return "\n".join(lines)

@@ -101,6 +101,9 @@ class Document:
     layout: str
     projects: tuple[Project, ...] = ()
     problems: tuple[Problem, ...] = field(default_factory=tuple)
+    #: Lines that looked like indicators but were read as something else (a total, a budget line, a
+    #: heading), each with its line and the reason (code E019): shown by ``zhibiao parse --explain``.
+    passed_over: tuple[Problem, ...] = ()
 
     @property
     def indicators(self) -> tuple[Indicator, ...]:

@@ -23,6 +23,7 @@ __all__ = [
     "PROCESS",
     "SCHEME_CLASSIC",
     "SCHEME_2021",
+    "SCHEME_2013",
     "TAXONOMY_VERSION",
     "LEAF_NAMES",
     "L1_NAMES",
@@ -43,6 +44,8 @@ TAXONOMY_VERSION = "2024.1"
 
 SCHEME_CLASSIC = "classic"
 SCHEME_2021 = "2021"
+# The 2013 common evaluation framework: 满意度 is a 二级 under 效益/效果 and there is no 满意度 一级.
+SCHEME_2013 = "2013"
 
 #: Process items: budget execution, not a performance indicator (gold code ``PR``).
 PROCESS = "PR"
@@ -210,6 +213,8 @@ def l1_for_leaf(code: str, *, scheme: str = SCHEME_CLASSIC) -> str:
         return LEAF_NAMES[PROCESS]
     if code == "14" and scheme == SCHEME_2021:
         return L1_NAMES["4"]
+    if code == "31" and scheme == SCHEME_2013:
+        return L1_NAMES["2"]
     return L1_NAMES[parent_code(code)]
 
 
@@ -248,19 +253,29 @@ def declared_code(l1: str | None, l2: str | None) -> str:
 
 
 def detect_scheme(l1_labels: Iterable[str], l2_labels: Iterable[str] = ()) -> str:
-    """Which scheme a project's table follows: 2021 when 成本 is a 一级 or 2021 cost 二级 appear.
+    """Which scheme a project's table follows (TAXONOMY.md §1): 2021 when 成本 is a 一级 or 2021 cost 二级
+    appear; 2013 when a satisfaction 二级 sits under 效益/效果 and no 满意度 一级 is used (the labels are
+    parallel: the i-th 二级 is under the i-th 一级); classic otherwise.
 
     >>> detect_scheme(["产出指标", "成本指标", "效益指标"])
     '2021'
     >>> detect_scheme(["产出指标", "效益指标"], ["成本指标"])
     'classic'
+    >>> detect_scheme(["产出指标", "效益指标"], ["数量指标", "社会公众或服务对象满意度指标"])
+    '2013'
     """
-    for label in l1_labels:
+    l1s, l2s = list(l1_labels), list(l2_labels)
+    for label in l1s:
         if normalise_label(label, level=1) == "4":
             return SCHEME_2021
-    for label in l2_labels:
+    for label in l2s:
         if any(name in _clean(label or "") for name in _COST_L2_2021):
             return SCHEME_2021
+    codes1 = [normalise_label(label, level=1) for label in l1s]
+    if "3" not in codes1 and len(l1s) == len(l2s):
+        for c1, l2 in zip(codes1, l2s, strict=True):
+            if c1 == "2" and normalise_label(l2, level=2) == "31":
+                return SCHEME_2013
     return SCHEME_CLASSIC
 
 
@@ -278,6 +293,8 @@ def belongs(l1: str | None, l2: str | None, *, scheme: str) -> bool:
         return True  # nothing to compare
     if c1 == "4":
         return c2 == "14" and scheme == SCHEME_2021
+    if c2 == "31" and c1 == "2" and scheme == SCHEME_2013:
+        return True  # the 2013 framework's own layout: satisfaction under 效益/效果
     if c2 == "14" and scheme == SCHEME_2021 and c1 == "1":
         # The 2021 scheme moved cost out of 产出, but real tables keep it there; not an error.
         return True

@@ -47,7 +47,7 @@ from nlp.review import (
 from nlp.schema import indicators
 from nlp.store import Store, get_setting
 from nlp.tabular import csv_bytes, xlsx_bytes
-from nlp.taxonomy import SCHEME_2021, SCHEME_CLASSIC, label_name
+from nlp.taxonomy import SCHEME_2013, SCHEME_2021, SCHEME_CLASSIC, label_name
 
 __all__ = ["create_app", "ApiError", "MAX_BODY"]
 
@@ -343,7 +343,7 @@ def _api_routes(app: FastAPI, cached_suggest: Callable[..., Any]) -> None:
         name: Annotated[str, Query(min_length=1, max_length=LIMITS["name"], description="indicator name")],
         value: Annotated[str, Query(max_length=LIMITS["value"])] = "",
         description: Annotated[str, Query(max_length=LIMITS["description"])] = "",
-        scheme: Annotated[str, Query(pattern=f"^({SCHEME_CLASSIC}|{SCHEME_2021})$")] = SCHEME_CLASSIC,
+        scheme: Annotated[str, Query(pattern=f"^({SCHEME_CLASSIC}|{SCHEME_2021}|{SCHEME_2013})$")] = SCHEME_CLASSIC,
     ) -> dict[str, Any]:
         """The standard category for an indicator name (and value), with probability and reason, and how
         likely it is a process item (budget execution, not a performance indicator)."""

@@ -406,7 +406,9 @@ BAD_INPUT = [
         "E004",
         0,
         "no indicator table found (expected coded lists like '1、1-产出指标；11-数量指标；…', a 一级指标/二级指标/三级指标 "
-        "grid or a table with a name column). Check that this is a 绩效目标表.",
+        "grid or a table with a name column). Looked for the header words 一级指标, 二级指标, 三级指标, 指标名称, "
+        "指标值, 年度指标值, 目标值, 实际完成值, 评价指标 and for category labels such as 产出指标 / 数量指标. "
+        "Check that this is a 绩效目标表.",
     ),
     (
         "text cut mid-item",
