@@ -101,6 +101,7 @@ def _fold_predictions(
     n_splits: int,
     train_on: str,
     threshold: float | None,
+    family: str,
 ) -> tuple[list[str], list[Any]]:
     """Predicted leaf and verdict of every indicator, each from a model that never saw its group."""
     from nlp.annotate import annotate
@@ -127,6 +128,7 @@ def _fold_predictions(
             digest=f"fold{k}",
             path=folder / f"fold{k}.joblib",
             with_cv=False,
+            family=family,
         )
         test_idx = [i for i, ind in enumerate(indicators) if groups[i] in held_out]
         annotated = annotate([indicators[i] for i in test_idx], bundle=bundle, threshold=threshold)
@@ -175,6 +177,7 @@ def leave_document_out(
     views: Sequence[str] = ("document", "province"),
     threshold: float | None = None,
     baseline: bool = True,
+    families: Sequence[str] = ("svm",),
 ) -> dict[str, Any]:
     """Leave-document-out (and leave-province-out) figures of the full model and the seed-only baseline,
     on all gold, on the seed documents and on the wild (real-world) documents separately."""
@@ -194,12 +197,17 @@ def leave_document_out(
     }
     for view in views:
         groups = document_groups(indicators, by=view, provinces=provinces)
-        models = {"full": "all", "seed_only": "seed"} if baseline else {"full": "all"}
+        # "full" is the default family on seed + wild; "seed_only" the baseline; other families by name.
+        models = {"full": ("all", families[0])}
+        if baseline:
+            models["seed_only"] = ("seed", families[0])
+        models |= {family: ("all", family) for family in families[1:]}
         report["views"][view] = {}
-        for model, train_on in models.items():
+        for model, (train_on, family) in models.items():
             predicted, verdicts = _fold_predictions(
-                corpus, gold_rows, groups, n_splits=n_splits, train_on=train_on, threshold=threshold
-            )
+                corpus, gold_rows, groups, n_splits=n_splits, train_on=train_on, threshold=threshold,
+                family=family,
+            )  # fmt: skip
             report["views"][view][model] = {
                 name: _figures(indicators, gold_rows, predicted, verdicts, only=mask)
                 for name, mask in subsets.items()

@@ -343,7 +343,9 @@ def _api_routes(app: FastAPI, cached_suggest: Callable[..., Any]) -> None:
         name: Annotated[str, Query(min_length=1, max_length=LIMITS["name"], description="indicator name")],
         value: Annotated[str, Query(max_length=LIMITS["value"])] = "",
         description: Annotated[str, Query(max_length=LIMITS["description"])] = "",
-        scheme: Annotated[str, Query(pattern=f"^({SCHEME_CLASSIC}|{SCHEME_2021}|{SCHEME_2013})$")] = SCHEME_CLASSIC,
+        scheme: Annotated[
+            str, Query(pattern=f"^({SCHEME_CLASSIC}|{SCHEME_2021}|{SCHEME_2013})$")
+        ] = SCHEME_CLASSIC,
     ) -> dict[str, Any]:
         """The standard category for an indicator name (and value), with probability and reason, and how
         likely it is a process item (budget execution, not a performance indicator)."""

@@ -83,7 +83,27 @@ def parse_text(text: str, *, path: str, layout: str | None = None) -> Document:
         projects, problems = read_inline(lines, path)
         if projects or problems:
             return Document(path, "inline", tuple(projects), tuple(problems))
+    if layout is None:
+        document = read_as_found(lines, path)
+        if document is not None:
+            return document
     return error_document(path, "E004")
+
+
+def read_as_found(lines: Sequence[str], path: str) -> Document | None:
+    """Tables as they are found (web pages, flattened HTML, real files: :mod:`nlp.readers.found`), then
+    narrative self-evaluation reports (:mod:`nlp.readers.narrative`); ``None`` when neither reads any."""
+    from nlp.readers.found import read_found
+    from nlp.readers.narrative import read_narrative
+
+    for reader in (read_found, read_narrative):
+        found = reader(lines, path)
+        if found is not None and found.projects:
+            passed = tuple(
+                problem(path, s.line, "E019", reason=s.reason, text=s.text[:80]) for s in found.skipped
+            )
+            return Document(path, found.layout, found.projects, found.problems, passed)
+    return None
 
 
 def parse_rows(rows: Sequence[Sequence[Any]], *, path: str) -> Document:

@@ -1,0 +1,190 @@
+"""Narrative self-evaluation reports (绩效自评报告): indicators written as sentences, not as a table.
+
+A report says what each indicator aimed at and what was achieved::
+
+    建设占地面积：指标值为约12000平方米，全年实际完成值约20000平方米；
+    （1）数量指标：完成培训500人次，目标值≥450人次。
+
+Each such clause becomes an indicator (name, target, actual value); its 二级 comes from the label in front
+of it or from the nearest heading ("（一）产出指标完成情况", "1.质量指标"), else it stays empty and the
+classifier decides.
+
+>>> found = read_narrative(["项目名称：职业技能培训", "（一）产出指标", "建设占地面积：指标值为约12000平方米，全年实际完成值约20000平方米；",
+...                         "（1）数量指标：完成培训500人次，目标值≥450人次。"], "r.txt")
+>>> [(i.declared_l2, i.name, i.annual_value, i.actual_value) for i in found.projects[0].indicators]
+[('', '建设占地面积', '约12000平方米', '约20000平方米'), ('数量指标', '完成培训', '≥450人次', '500人次')]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from nlp.readers import cells as kinds
+from nlp.readers.found import Draft, Found, _budget, _meta_pairs, build_project
+
+__all__ = ["read_narrative"]
+
+_VALUE = "(?:" + (
+    r"\d{4}年(?:\d{1,2}月)?(?:\d{1,2}日)?(?:底|末)?(?:前|之前|以前)?(?=$|[，,。；;、）)\s])|"
+    r"(?:约|≥|≤|>|<|=|≈|不低于|不少于|不超过|不高于|大于等于|小于等于|达到|超过|累计)?\s*"
+    r"\d[\d,，.]*\s*(?:%|‰|[^\d\s，,。；;：:、（）()]{0,6}?)(?=$|[，,。；;、）)\s]|以上|以下|左右)(?:以上|以下|左右)?)"
+)
+_QUAL = r"(?:明显|显著|有效|稳步|逐步|持续|全面|基本|按时|按期|及时|较好|良好)?[\u4e00-\u9fff]{0,4}?(?:提升|提高|改善|完成|达标|合格|良好|显著|到位|增强)"
+_TARGET = re.compile(
+    rf"(?:年度|全年|预期|计划)?(?:(?:指标值|目标值|计划值|预期值)(?:为|是|设定为|[:：])?\s*(?P<v>{_VALUE}|{_QUAL})"
+    rf"|(?:目标|计划)(?:为|是|设定为|[:：])?\s*(?P<w>{_VALUE}))"
+)
+_ACTUAL = re.compile(
+    rf"(?:全年|年度|实际|全年实际)?(?:实际完成值|完成值|实际值|完成|达到|实现)(?:了|为|值为|[:：])?\s*(?P<v>{_VALUE})"
+)
+_ANY_VALUE = re.compile(_VALUE)
+_ENUM = re.compile(
+    r"^\s*(?:[(（][一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十]{1,3}[、.．]|\d{1,2}[、.．](?!\d))\s*"
+)
+_HEADING = re.compile(r"^(?P<label>[^，,。；;：:]{2,16}?)(?:完成情况|情况|方面|分析)?[:：]?$")
+_CLAUSES = re.compile(r"[。；;\n]")
+_LEAD = re.compile(r"^(?:其中|一是|二是|三是|四是|五是|六是|另外|同时|此外)[,，:：]?")
+
+
+def read_narrative(lines: Sequence[str], path: str) -> Found | None:
+    """Indicators written as sentences in a self-evaluation report; ``None`` when no clause gives a name
+    with a target or an achieved value."""
+    draft = Draft()
+    l1 = l2 = ""
+    # A report on what was done gives achieved values; a target letter gives targets.
+    achieved = any(re.search(r"自评|完成情况|实际完成|评价报告", line) for line in lines)
+    for n, line in enumerate(lines, start=1):
+        text = line.strip()
+        if not text or kinds.is_furniture(text):
+            continue
+        pairs = _meta_pairs(kinds.split_cells(text))
+        if pairs and not _TARGET.search(text):
+            for kind, word, value in pairs:
+                if kind == "project" and value:
+                    draft.name, draft.line = value, n
+                elif kind in ("department", "unit_name") and value and not draft.department:
+                    draft.department = value
+                elif kind == "budget" and value and draft.budget is None:
+                    draft.budget = _budget(value, word)
+                elif kind == "goal" and value:
+                    draft.goal.append(value)
+            continue
+        if not draft.name and re.search(r"(?:绩效)?自评报告$|绩效评价报告$", text) and len(text) <= 60:
+            draft.name = (
+                re.sub(r"(?:\d{4}年度?)?(?:项目)?(?:支出)?(?:绩效)?(?:自评|评价)报告$", "", text) or text
+            )
+            draft.line = n
+            continue
+        for sentence in _CLAUSES.split(text):
+            heading = re.sub(r"(?:完成情况|情况|方面)?(?:分析)?[:：]?$", "", _ENUM.sub("", sentence.strip()))
+            label = kinds.category(heading) if heading else None
+            if label:
+                if kinds.category_level(label) == 1:
+                    l1, l2 = kinds.simplify(heading), ""
+                else:
+                    l2 = kinds.simplify(heading)
+                continue
+            # Bare "name value" parts count only inside an indicator section (after a category heading).
+            found = _clause(sentence) or (_pairs(sentence, achieved=achieved) if l1 or l2 else [])
+            for row in found:
+                own = row.pop("l2")
+                rl1, rl2 = l1, own or l2
+                if own and kinds.category_level(kinds.category(own) or "") == 1:
+                    rl1, rl2 = own, ""
+                c1, c2 = kinds.category(rl1) or rl1, kinds.category(rl2) or rl2
+                draft.rows.append({**row, "line": str(n), "l1": rl1, "l2": rl2, "c1": c1, "c2": c2})
+    if not draft.rows:
+        return None
+    if len(draft.rows) < 2 and not any(re.search(r"自评|绩效", line) for line in lines):
+        return None
+    return Found((build_project(draft, path),), (), "narrative", ())
+
+
+_FILLER = re.compile(r"^(?:该项目|本项目|项目|全年|今年以来|共|累计|实际|已|完成了?|其中)+")
+
+
+def _pairs(sentence: str, *, achieved: bool) -> list[dict[str, str]]:
+    """Indicators written as "name value" parts of a sentence without target words:
+    "办理法律援助案件94件;调解各类纠纷数量1087件" or "完成时限,2025年10月底前"."""
+    rows: list[dict[str, str]] = []
+    text, l2 = _ENUM.sub("", sentence.strip()), ""
+    head = re.match(r"^([^，,：:]{2,16})[：:]", text)
+    if head and kinds.category(head.group(1)):
+        l2, text = kinds.simplify(head.group(1)), text[head.end() :]
+    parts = [p.strip() for p in re.split(r"[,，、]", text) if p.strip()]
+    field = "actual_value" if achieved else "annual_value"
+    k = 0
+    while k < len(parts):
+        part = parts[k]
+        nxt = parts[k + 1] if k + 1 < len(parts) else ""
+        if nxt and kinds.name_like(part) and kinds.is_value(nxt) and len(part) <= 30:
+            name, value = part, nxt
+            k += 2
+        else:
+            name, value = kinds._split_value(part)
+            k += 1
+        name = _FILLER.sub("", name).strip()
+        if value and name and kinds.name_like(name) and len(name) <= 30:
+            rows.append({"name": name, "annual_value": "", "actual_value": "", "l2": l2, field: value})
+    return rows
+
+
+def _clause(clause: str) -> list[dict[str, str]]:
+    """One indicator from a clause with a name and a target or an achieved value, else ``[]``."""
+    text = _LEAD.sub("", _ENUM.sub("", clause.strip()))
+    if len(text) < 4 or len(text) > 160:
+        return []
+    l2 = ""
+    head = re.match(r"^([^，,：:]{2,16})[：:]", text)
+    if head and kinds.category(head.group(1)):
+        l2, text = kinds.simplify(head.group(1)), text[head.end() :].strip()
+    target = _TARGET.search(text)
+    actual = next(
+        (
+            m
+            for m in _ACTUAL.finditer(text)
+            if not target or m.start() >= target.end() or m.end() <= target.start()
+        ),
+        None,
+    )
+    if not target and not actual:
+        return []
+    name = ""
+    named = re.match(r"^([^，,：:。；;]{2,30})[：:]", text)
+    if named:
+        name = named.group(1)
+    else:
+        first = min(m.start() for m in (target, actual) if m)
+        before = text[:first].strip("，, ")
+        if before:
+            name = before
+        elif actual and not target or actual and target and actual.start() < target.start():
+            # "完成培训500人次，目标值≥450人次": the name sits between the verb and the value.
+            assert actual is not None
+            value = _ANY_VALUE.search(text, actual.start())
+            name = text[actual.start() : value.start()].strip() if value else ""
+    if actual and not actual.group("v").strip():
+        actual = None
+    if not actual:
+        match = re.match(
+            r"^(?:完成|实际完成|全年完成)?(?P<n>[\u4e00-\u9fffA-Za-z]{2,20}?)(?P<v>" + _VALUE + ")", text
+        )
+        if match and target and match.end() <= target.start():
+            name = name if named else match.group(0)[: match.start("v")]
+            actual_value = match.group("v").strip()
+        else:
+            actual_value = ""
+    else:
+        actual_value = actual.group("v").strip()
+    name = re.sub(r"[，,]$", "", name).strip()
+    if not name or not kinds.name_like(name) or len(name) > 30:
+        return []
+    return [
+        {
+            "name": name,
+            "annual_value": (target.group("v") or target.group("w") or "").strip() if target else "",
+            "actual_value": actual_value,
+            "l2": l2,
+        }
+    ]

@@ -1,0 +1,385 @@
+"""Tables as they are found (nlp.readers.found) and narrative self-evaluation reports (nlp.readers.narrative)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nlp.readers.cells import category, is_value, split_cells, split_run
+from nlp.readers.found import Found, read_found
+from nlp.readers.narrative import read_narrative
+from nlp.records import Indicator
+from nlp.taxonomy import detect_scheme
+
+LAYOUTS = Path(__file__).resolve().parent / "fixtures" / "layouts"
+
+
+def _read(name: str) -> Found:
+    lines = (LAYOUTS / name).read_text(encoding="utf-8").split("\n")
+    found = read_found(lines, name)
+    assert found is not None, f"{name}: no indicator table found"
+    return found
+
+
+def _indicators(found: Found) -> list[Indicator]:
+    return [i for p in found.projects for i in p.indicators]
+
+
+# fixture, layout, projects, indicators
+CASES = [
+    ("pipe_cells.txt", "pipe_cells", 1, 7),
+    ("space_runs.txt", "space_runs", 1, 6),
+    ("cell_per_line.txt", "cell_per_line", 1, 5),
+    ("merged_omitted.txt", "merged_omitted", 1, 8),
+    ("run_together.txt", "run_together", 1, 7),
+    ("furniture.txt", "pipe_cells", 1, 5),
+    ("template_2021.txt", "tab_grid", 1, 6),
+    ("county_targets.txt", "pipe_cells", 1, 3),
+    ("self_eval.txt", "self_eval", 1, 6),
+    ("eval_index.txt", "eval_index", 1, 6),
+    ("traditional.txt", "pipe_cells", 1, 5),
+    ("label_variants.txt", "pipe_cells", 1, 6),
+    ("two_projects.txt", "pipe_cells", 2, 7),
+    ("html_flattened.txt", "pipe_cells", 1, 3),
+    ("one_line_page.txt", "self_eval", 1, 4),
+    ("excerpt_no_header.txt", "self_eval", 1, 5),
+]
+
+
+@pytest.mark.parametrize(("name", "layout", "projects", "indicators"), CASES, ids=[c[0] for c in CASES])
+def test_read_found_recognises_layout_and_counts(
+    name: str, layout: str, projects: int, indicators: int
+) -> None:
+    found = _read(name)
+    assert (found.layout, len(found.projects), len(_indicators(found))) == (layout, projects, indicators)
+
+
+def test_read_found_pipe_cells_reads_metadata_and_fields() -> None:
+    found = _read("pipe_cells.txt")
+    project = found.projects[0]
+    assert (project.name, project.department, project.budget) == (
+        "农产品产地冷藏保鲜设施建设",
+        "某县农业农村局",
+        120.0,
+    )
+    assert project.goal == "新建产地冷藏保鲜库2座，提升农产品错峰销售能力。"
+    first, cost = project.indicators[0], project.indicators[3]
+    assert (first.declared_l1, first.declared_l2, first.declared_code, first.name, first.annual_value) == (
+        "产出指标",
+        "数量指标",
+        "11",
+        "新建保鲜库数量",
+        "2座",
+    )
+    assert (cost.name, cost.annual_value, cost.line) == ("单位库容建设成本", "≤800元/立方米", 10)
+
+
+def test_read_found_space_runs_split_on_full_width_spaces() -> None:
+    indicators = _indicators(_read("space_runs.txt"))
+    assert [(i.name, i.annual_value) for i in indicators[:2]] == [
+        ("资助参保人数", "≥12000人"),
+        ("住院救助人次", "≥3000人次"),
+    ]
+    assert indicators[4].annual_value == "明显减轻"
+
+
+def test_read_found_cell_per_line_groups_cells_into_rows() -> None:
+    indicators = _indicators(_read("cell_per_line.txt"))
+    assert [(i.declared_l2, i.name, i.annual_value, i.line) for i in indicators[:2]] == [
+        ("数量指标", "补助社区养老服务站数量", "12个", 11),
+        ("数量指标", "服务老年人人次", "≥20000人次", 14),
+    ]
+    assert indicators[-1].declared_code == "31"
+
+
+def test_read_found_merged_omitted_carries_categories_down() -> None:
+    indicators = _indicators(_read("merged_omitted.txt"))
+    assert [(i.declared_l1, i.declared_l2, i.name) for i in indicators[1:3]] == [
+        ("产出指标", "数量指标", "新增灌溉面积"),
+        ("产出指标", "质量指标", "工程验收合格率"),
+    ]
+    benefit = indicators[4]
+    assert (benefit.declared_l1, benefit.declared_l2, benefit.name, benefit.annual_value) == (
+        "效益指标",
+        "经济效益指标",
+        "亩均粮食产能提升",
+        "≥50公斤",
+    )
+    assert [i.declared_code for i in indicators[5:]] == ["22", "23", "31"]
+
+
+def test_read_found_run_together_splits_at_labels_and_values() -> None:
+    indicators = _indicators(_read("run_together.txt"))
+    assert [(i.declared_code, i.name, i.annual_value) for i in indicators] == [
+        ("11", "新建村道里程", "15公里"),
+        ("11", "新建文化广场数量", "3个"),
+        ("12", "工程验收合格率", "100%"),
+        ("13", "项目完成时间", "年底前"),
+        ("22", "群众出行条件", "明显改善"),
+        ("24", "设施使用年限", "≥10年"),
+        ("31", "受益群众满意度", "≥90%"),
+    ]
+
+
+def test_read_found_ignores_furniture_and_allocation_tables() -> None:
+    found = _read("furniture.txt")
+    project = found.projects[0]
+    assert (project.name, project.budget) == ("农村饮水安全巩固提升工程", 500.0)
+    assert project.goal == "巩固提升农村供水保障水平，农村自来水普及率达到90%以上。"
+    names = [i.name for i in project.indicators]
+    assert not {"城关镇", "河口镇", "其他资金", "合计"} & set(names)
+    assert [(s.line, s.reason) for s in found.skipped] == [(21, "合计行 total row")]
+
+
+def test_read_found_2021_template_composes_value_and_detects_scheme() -> None:
+    project = _read("template_2021.txt").projects[0]
+    assert project.scheme == "2021"
+    assert [(i.name, i.annual_value, i.weight) for i in project.indicators[:3]] == [
+        ("食品抽检批次", "≥1200批次", "20"),
+        ("抽检任务完成率", "≥100%", "20"),
+        ("抽检结果公布时限", "≤20个工作日", "10"),
+    ]
+    cost = project.indicators[3]
+    assert (cost.declared_l1, cost.declared_l2, cost.declared_code) == ("成本指标", "经济成本指标", "14")
+    assert project.indicators[4].annual_value == "稳中向好"
+
+
+def test_read_found_county_columns_take_the_first_target() -> None:
+    indicators = _indicators(_read("county_targets.txt"))
+    assert [(i.name, i.annual_value) for i in indicators] == [
+        ("完成危房改造户数", "1500户"),
+        ("改造房屋竣工验收合格率", "100%"),
+        ("改造农户满意度", "≥90%"),
+    ]
+
+
+def test_read_found_self_evaluation_fields_and_total_skipped() -> None:
+    found = _read("self_eval.txt")
+    project = found.projects[0]
+    assert (project.name, project.budget) == ("基层农技推广体系改革与建设", 80.0)
+    timely = project.indicators[3]
+    assert (timely.name, timely.annual_value, timely.actual_value, timely.weight, timely.score) == (
+        "培训任务完成时间",
+        "2023年10月底前",
+        "2023年11月",
+        "10",
+        "8",
+    )
+    assert timely.deviation_reason == "受汛期影响推迟一个月，下年度提前安排"
+    assert project.indicators[0].deviation_reason == ""
+    assert [(s.line, s.reason) for s in found.skipped] == [(18, "合计行 total row")]
+
+
+def test_read_found_eval_index_table() -> None:
+    found = _read("eval_index.txt")
+    first, last = _indicators(found)[0], _indicators(found)[-1]
+    assert (first.declared_l2, first.declared_code, first.name, first.annual_value, first.weight) == (
+        "产出数量",
+        "11",
+        "开展文化惠民演出场次",
+        "≥60场",
+        "15",
+    )
+    assert first.description == "全年组织送戏下乡、广场演出的场次"
+    assert (last.declared_code, last.name) == ("31", "群众满意度")
+    assert [s.reason for s in found.skipped] == ["合计行 total row"]
+
+
+def test_read_found_traditional_characters_keep_names_as_written() -> None:
+    project = _read("traditional.txt").projects[0]
+    assert (project.name, project.department, project.budget) == (
+        "長者社區照顧服務資助計劃",
+        "社會福利署",
+        860.0,
+    )
+    assert [i.declared_code for i in project.indicators] == ["11", "12", "13", "22", "31"]
+    assert project.indicators[0].name == "資助長者日間護理中心數目"
+
+
+def test_read_found_label_variants() -> None:
+    indicators = _indicators(_read("label_variants.txt"))
+    assert [i.declared_code for i in indicators] == ["11", "11", "12", "13", "23", "31"]
+    assert [i.name for i in indicators[:2]] == ["养护绿地面积", "补植乔灌木数量"]  # "指标1：" dropped
+    assert indicators[0].declared_l1 == "产出指标"  # "产 出 指 标" closed up
+    # 2013 layout: satisfaction as a 二级 under 效果指标; the scheme is the taxonomy's own reading of it.
+    labels = ([i.declared_l1 for i in indicators], [i.declared_l2 for i in indicators])
+    assert indicators[-1].scheme == detect_scheme(*labels) != "2021"
+
+
+def test_read_found_keeps_two_projects_apart() -> None:
+    first, second = _read("two_projects.txt").projects
+    assert (first.name, len(first.indicators), first.goal) == (
+        "就业见习补贴",
+        3,
+        "组织高校毕业生参加就业见习，按规定发放见习补贴。",
+    )
+    assert (second.name, len(second.indicators), second.line) == ("职业技能提升培训", 4, 9)
+    assert {i.project for i in second.indicators} == {"职业技能提升培训"}
+
+
+def test_read_found_html_flattened_one_cell_a_line_with_pipes() -> None:
+    found = _read("html_flattened.txt")
+    project = found.projects[0]
+    assert (project.name, project.department) == ("社区卫生服务能力提升", "某区卫生健康局")
+    assert [(i.declared_code, i.name, i.annual_value, i.line) for i in project.indicators] == [
+        ("11", "配置家庭医生团队数量", "≥40个", 16),
+        ("11", "签约服务重点人群人数", "≥12000人", 22),
+        ("31", "签约居民满意度", "≥90%", 32),
+    ]
+
+
+def test_read_found_page_without_line_breaks() -> None:
+    project = _read("one_line_page.txt").projects[0]
+    assert (project.name, project.department, project.budget) == ("乡村公路养护", "某县交通运输局", 120.0)
+    assert [(i.declared_code, i.name, i.annual_value, i.actual_value) for i in project.indicators] == [
+        ("11", "养护农村公路里程", "≥300公里", "320公里"),
+        ("12", "路面技术状况优良率", "≥80%", "85%"),
+        ("13", "病害处治及时率", "100%", "100%"),
+        ("22", "群众出行满意度", "≥90%", "95%"),
+    ]
+
+
+def test_read_found_excerpt_that_starts_inside_a_table() -> None:
+    found = _read("excerpt_no_header.txt")
+    first, timely = _indicators(found)[0], _indicators(found)[2]
+    assert (first.name, first.annual_value, first.actual_value, first.weight) == (
+        "新增停车泊位数量",
+        "≥500个",
+        "520",
+        "10",
+    )
+    assert (timely.declared_l1, timely.declared_l2, timely.annual_value, timely.actual_value) == (
+        "产出指标",
+        "时效指标",
+        "2023年10月",
+        "2023年9月",
+    )
+    assert [s.reason for s in found.skipped] == ["合计行 total row"]
+
+
+def test_read_found_budget_page_without_indicators_is_none() -> None:
+    lines = (LAYOUTS / "negative_budget.txt").read_text(encoding="utf-8").split("\n")
+    assert read_found(lines, "negative_budget.txt") is None
+    assert read_narrative(lines, "negative_budget.txt") is None
+
+
+def test_read_found_lists_rows_it_does_not_take() -> None:
+    lines = [
+        "一级指标 | 二级指标 | 三级指标 | 指标值",
+        "产出指标 | 数量指标 | 培训人数 | 50人",
+        "  |  |  | 30人",
+    ]
+    found = read_found(lines, "t.txt")
+    assert found is not None
+    assert [(s.line, s.reason) for s in found.skipped] == [(3, "无指标名称 no indicator name")]
+    assert [p.code for p in found.problems] == ["E007"]
+
+
+def test_read_narrative_report() -> None:
+    lines = (LAYOUTS / "narrative.txt").read_text(encoding="utf-8").split("\n")
+    assert read_found(lines, "narrative.txt") is None
+    found = read_narrative(lines, "narrative.txt")
+    assert found is not None and found.layout == "narrative"
+    project = found.projects[0]
+    assert (project.name, project.department) == ("农村饮水安全维修养护", "某县水利局")
+    assert [(i.declared_l2, i.name, i.annual_value, i.actual_value) for i in project.indicators] == [
+        ("数量指标", "维修养护供水工程处数", "≥40处", "45处"),
+        ("数量指标", "更换老旧管网长度", "约12公里", "约13.5公里"),
+        ("质量指标", "维修工程验收合格率", "100%", "100%"),
+        ("时效指标", "维修任务完成时间", "2023年11月底前", "2023年11月"),
+        ("社会效益指标", "保障农村人口饮水安全", "≥10000人", "12000人"),
+        ("", "受益群众满意度", "≥90%", "93%"),
+    ]
+    assert project.indicators[-1].declared_code == "31"  # under the 满意度指标 heading
+
+
+@pytest.mark.parametrize(
+    ("text", "cells"),
+    [
+        ("a | b | c", ["a", "b", "c"]),
+        ("| a | b |", ["a", "b"]),
+        ("a｜b│c", ["a", "b", "c"]),
+        ("产出指标  数量指标\u3000\u3000人数", ["产出指标", "数量指标", "人数"]),
+        ("|---|---|", []),
+    ],
+    ids=["pipes", "bordered", "wide-pipes", "space-runs", "rule"],
+)
+def test_split_cells(text: str, cells: list[str]) -> None:
+    assert split_cells(text) == cells
+
+
+def test_cell_kinds() -> None:
+    assert [category(t) for t in ("产出目标", "產出指標", "11-数量指标", "补助人数")] == [
+        "产出指标",
+        "产出指标",
+        "数量指标",
+        None,
+    ]
+    assert [is_value(t) for t in ("≥95%", "2024年底前", "良好", "补助发放及时率")] == [
+        True,
+        True,
+        True,
+        False,
+    ]
+    assert split_run("产出指标数量指标新建保鲜库数量1座") == ["产出指标", "数量指标", "新建保鲜库数量", "1座"]
+
+
+# ---------------------------------------------------------------------------------------- property test
+
+TABLE = [
+    ("产出指标", "数量指标", "补贴发放人数", "≥120人"),
+    ("产出指标", "数量指标", "举办招聘会场次", "6场"),
+    ("产出指标", "质量指标", "补贴发放准确率", "100%"),
+    ("产出指标", "时效指标", "补贴发放及时率", "≥95%"),
+    ("效益指标", "社会效益指标", "城镇新增就业人数", "≥500人"),
+    ("效益指标", "可持续影响指标", "就业服务长效机制", "逐步健全"),
+    ("满意度指标", "服务对象满意度指标", "服务对象满意度", "≥90%"),
+]
+FURNITURE = [
+    "当前位置：首页 > 政务公开",
+    "发布时间：2024-03-01 10:00",
+    "【打印】【关闭】",
+    "版权所有：某市人民政府",
+]
+
+
+@st.composite
+def rendered(draw: st.DrawFn) -> list[str]:
+    separator = draw(st.sampled_from(["\t", " | ", "    ", "cell"]))
+    rows: list[list[str]] = []
+    previous: tuple[str, ...] = ()
+    for row in TABLE:
+        cells = list(row)
+        if separator != "\t":  # tab grids keep empty cells; the others drop carried-down ones
+            if previous and row[0] == previous[0] and draw(st.booleans()):
+                cells[0] = ""
+                if row[1] == previous[1] and draw(st.booleans()):
+                    cells[1] = ""
+        elif previous and row[0] == previous[0]:
+            cells[0] = ""
+        rows.append(cells)
+        previous = row
+    header = ["一级指标", "二级指标", "三级指标", "指标值"]
+    if separator == "cell":
+        body = [*header, *[c for row in rows for c in row if c]]
+    elif separator == "\t":
+        body = ["\t".join(header), *["\t".join(row) for row in rows]]
+    else:
+        body = [separator.join(header), *[separator.join(c for c in row if c) for row in rows]]
+    before = draw(st.lists(st.sampled_from(FURNITURE), max_size=3))
+    after = draw(st.lists(st.sampled_from(FURNITURE), max_size=3))
+    return ["项目名称：就业补助资金", *before, *body, *after]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rendered())
+def test_read_found_same_records_whatever_the_rendering(lines: list[str]) -> None:
+    found = read_found(lines, "prop.txt")
+    assert found is not None
+    assert [p.name for p in found.projects] == ["就业补助资金"]
+    got = [(i.declared_l1, i.declared_l2, i.name, i.annual_value) for i in _indicators(found)]
+    assert got == TABLE
+    assert found.skipped == ()
