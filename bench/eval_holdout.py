@@ -21,13 +21,15 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--views", default="document,province")
     parser.add_argument("--threshold", type=float, default=None)
+    parser.add_argument("--families", default="svm", help="model families to compare, the first is 'full'")
     parser.add_argument("--out")
     args = parser.parse_args()
     started = time.perf_counter()
     corpus = load_corpus(DEFAULT_CORPUS)
     report = leave_document_out(
-        corpus, n_splits=args.folds, views=tuple(args.views.split(",")), threshold=args.threshold
-    )
+        corpus, n_splits=args.folds, views=tuple(args.views.split(",")), threshold=args.threshold,
+        families=tuple(args.families.split(",")),
+    )  # fmt: skip
     print(
         f"{report['documents']} documents, {report['indicators']} indicators, "
         f"{report['gold_matched']} with gold ({report['process_items']} process items)"

@@ -36,16 +36,58 @@ def to_rows(indicators: Iterable[Indicator]) -> list[tuple[str, str, str]]:
     return [(ind.name, ind.description, ind.value) for ind in indicators]
 
 
+# What real tables carry in a name besides the name (the model reads the name without it):
+# pinyin after characters on mirror sites
+_GLOSS = re.compile(r"[(（][a-zA-Zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,8}[)）]")
+_NUMBERED = re.compile(r"^\s*(?:指标\s*\d+\s*[:：.、．]|[*★☆]+)\s*")  # "指标1:", "*", "★"
+# Template placeholders "(≥**株)", "（≥**%）": the comparator and unit of a value written as a bare number.
+_PLACEHOLDER = re.compile(r"[(（]\s*([≥≤<>=＞＜≧≦]*)\s*\*+\s*([^()（）]*?)\s*[)）]")
+_CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")  # a wrap inside a word: "成 本"
+_BARE_NUMBER = re.compile(r"^\s*\d+(?:\.\d+)?\s*$")
+
+
+@lru_cache(maxsize=1)
+def _simplified() -> Any:
+    """OpenCC's traditional -> simplified converter (mirror sites republish tables in traditional)."""
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=1 << 16)
+def tidy_row(row: tuple[str, str, str]) -> tuple[str, str, str]:
+    """The row as the features read it: the name without pinyin glosses, numbering, star marks, template
+    placeholders and wrap gaps; a placeholder's comparator and unit move to a bare-number value.
+
+    >>> tidy_row(("苗木成活率(≥**%)", "", "85"))
+    ('苗木成活率', '', '≥85%')
+    >>> tidy_row(("指标1:食品安全監(jiān)管人員培訓(xùn)", "", "已完成"))
+    ('食品安全监管人员培训', '', '已完成')
+    """
+    name, description, value = row
+    text = _GLOSS.sub("", name)
+    if any(ord(ch) > 0x3400 for ch in text):
+        text = _simplified().convert(text)
+    text = _NUMBERED.sub("", text)
+    found = _PLACEHOLDER.search(text)
+    if found:
+        text = _PLACEHOLDER.sub("", text)
+        if _BARE_NUMBER.match(value):
+            value = f"{found.group(1)}{value.strip()}{found.group(2)}"
+    text = _CJK_GAP.sub("", text).strip() or name
+    return (text, _GLOSS.sub("", description), value)
+
+
 def select_names(rows: Sequence[tuple[str, str, str]]) -> list[str]:
-    return [row[0] for row in rows]
+    return [tidy_row(row)[0] for row in rows]
 
 
 def select_descriptions(rows: Sequence[tuple[str, str, str]]) -> list[str]:
-    return [row[1] for row in rows]
+    return [tidy_row(row)[1] for row in rows]
 
 
 def select_values(rows: Sequence[tuple[str, str, str]]) -> list[tuple[str, str]]:
-    return [(row[2], row[0]) for row in rows]
+    return [(tidy[2], tidy[0]) for tidy in map(tidy_row, rows)]
 
 
 def value_analyzer(pair: tuple[str, str]) -> list[str]:
@@ -96,7 +138,7 @@ def _cue_hits(text: str) -> tuple[str, ...]:
 def cue_analyzer(row: tuple[str, str, str]) -> list[str]:
     """Cue-word groups (TAXONOMY.md §3) hit by the name, the description and the value, and the name's
     ending — the head of a Chinese noun phrase (…人数, …及时率, …满意度) sits at its end."""
-    name, description, value = row
+    name, description, value = tidy_row(row)
     tokens = [f"N:{code}" for code in _cue_hits(name)]
     tokens += [f"D:{code}" for code in _cue_hits(description)]
     tokens += [f"V:{code}" for code in _cue_hits(value)]

@@ -122,6 +122,8 @@ def _fold_predictions(
             for i, ind in enumerate(indicators)
             if groups[i] not in held_out and (train_on == "all" or not _is_wild(ind.doc))
         ]
+        if len(train_idx) < n_splits:
+            continue  # nothing left to learn from (the seed-only model with the seeds' province held out)
         bundle = train(
             [indicators[i] for i in train_idx],
             list(corpus.gold),

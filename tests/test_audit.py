@@ -44,14 +44,30 @@ def seed_verdicts(bundle, seed_paths):  # type: ignore[no-untyped-def]
     return out
 
 
-def test_audit_meets_precision_and_recall_against_gold_out_of_fold(bundle, corpus_dir: Path) -> None:
+def test_audit_meets_precision_and_recall_against_gold_out_of_fold_at_the_seed_operating_point(
+    bundle, corpus_dir: Path
+) -> None:
+    # The seeds' own base rate (19% misplaced) and threshold 0.5: the figures of the issue that set them.
     loaded = load_corpus(corpus_dir, wild=False)
     indicators, gold = list(loaded.indicators), list(loaded.gold)
-    scores = evaluate_audit(indicators, gold, bundle=bundle)
+    scores = evaluate_audit(indicators, gold, bundle=bundle, threshold=0.5)
     assert (scores["misplaced"], scores["fine"]) == (91, 337)
     assert scores["precision"] >= 0.85, scores
     assert scores["recall"] >= 0.80, scores
     assert scores["process_recall"] >= 0.90, scores
+
+
+def test_flags_at_the_default_threshold_are_precise_and_the_rest_goes_to_review(
+    bundle, corpus_dir: Path
+) -> None:
+    loaded = load_corpus(corpus_dir, wild=False)
+    indicators, gold = list(loaded.indicators), list(loaded.gold)
+    scores = evaluate_audit(indicators, gold, bundle=bundle)
+    assert scores["precision"] >= 0.90, scores
+    assert scores["process_recall"] >= 0.90, scores
+    verdicts = audit(indicators, bundle=bundle)
+    assert {v.tier for v in verdicts} == {"flagged", "review", ""}
+    assert all(v.flagged == (v.tier == "flagged") for v in verdicts)
 
 
 def test_budget_execution_under_cost_in_a_2021_table_is_a_process_item_not_a_scheme_error(

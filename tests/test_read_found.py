@@ -8,9 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nlp.readers.cells import category, is_value, split_cells, split_run
+from nlp.readers.cells import category, is_value, split_cells
 from nlp.readers.found import Found, read_found
 from nlp.readers.narrative import read_narrative
+from nlp.readers.rows import split_run
 from nlp.records import Indicator
 from nlp.taxonomy import detect_scheme
 
@@ -46,6 +47,8 @@ CASES = [
     ("html_flattened.txt", "pipe_cells", 1, 3),
     ("one_line_page.txt", "self_eval", 1, 4),
     ("excerpt_no_header.txt", "self_eval", 1, 5),
+    ("html_markup.txt", "pipe_cells", 1, 5),
+    ("two_row_header.txt", "self_eval", 1, 5),
 ]
 
 
@@ -258,6 +261,36 @@ def test_read_found_excerpt_that_starts_inside_a_table() -> None:
         "2023年9月",
     )
     assert [s.reason for s in found.skipped] == ["合计行 total row"]
+
+
+def test_read_found_html_markup_repeats_merged_cells_and_reads_a_merged_name_once() -> None:
+    found = _read("html_markup.txt")
+    project = found.projects[0]
+    assert project.name == "城区公共自行车运营项目支出绩效评价表"
+    assert [(i.declared_code, i.name, i.annual_value, i.weight, i.line) for i in project.indicators] == [
+        ("11", "投放公共自行车数量", "≥2000辆", "10", 17),
+        ("11", "新建租赁站点数量", "≥60个", "10", 27),
+        ("12", "车辆完好率", "≥95%", "10", 35),
+        ("22", "是否缓解市民短途出行难", "是", "20", 44),
+        ("31", "骑行市民满意度", "≥90%", "10", 58),
+    ]
+    assert [(s.line, s.reason) for s in found.skipped] == [(54, "重复行 repeated row")]
+
+
+def test_read_found_spaced_header_with_caption_and_a_second_row() -> None:
+    found = _read("two_row_header.txt")
+    project = found.projects[0]
+    assert (project.name, project.department) == ("社区老年食堂运营补助", "某区民政局")
+    timely = project.indicators[2]
+    assert (timely.declared_l2, timely.name, timely.annual_value, timely.actual_value, timely.score) == (
+        "时效指标",
+        "补助资金拨付时间",
+        "2023年12月底前",
+        "2023年12月",
+        "10",
+    )
+    assert [i.declared_code for i in project.indicators] == ["11", "12", "13", "22", "31"]
+    assert [(s.line, s.reason) for s in found.skipped] == [(15, "合计行 total row")]
 
 
 def test_read_found_budget_page_without_indicators_is_none() -> None:

@@ -21,7 +21,9 @@ import re
 from collections.abc import Sequence
 
 from nlp.readers import cells as kinds
-from nlp.readers.found import Draft, Found, _budget, _meta_pairs, build_project
+from nlp.readers.found import Found
+from nlp.readers.meta import Draft, build_project, meta_pairs, parse_budget
+from nlp.readers.rows import split_value
 
 __all__ = ["read_narrative"]
 
@@ -58,7 +60,7 @@ def read_narrative(lines: Sequence[str], path: str) -> Found | None:
         text = line.strip()
         if not text or kinds.is_furniture(text):
             continue
-        pairs = _meta_pairs(kinds.split_cells(text))
+        pairs = meta_pairs(kinds.split_cells(text))
         if pairs and not _TARGET.search(text):
             for kind, word, value in pairs:
                 if kind == "project" and value:
@@ -66,7 +68,7 @@ def read_narrative(lines: Sequence[str], path: str) -> Found | None:
                 elif kind in ("department", "unit_name") and value and not draft.department:
                     draft.department = value
                 elif kind == "budget" and value and draft.budget is None:
-                    draft.budget = _budget(value, word)
+                    draft.budget = parse_budget(value, word)
                 elif kind == "goal" and value:
                     draft.goal.append(value)
             continue
@@ -122,7 +124,7 @@ def _pairs(sentence: str, *, achieved: bool) -> list[dict[str, str]]:
             name, value = part, nxt
             k += 2
         else:
-            name, value = kinds._split_value(part)
+            name, value = split_value(part)
             k += 1
         name = _FILLER.sub("", name).strip()
         if value and name and kinds.name_like(name) and len(name) <= 30:

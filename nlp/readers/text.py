@@ -81,8 +81,13 @@ def parse_text(text: str, *, path: str, layout: str | None = None) -> Document:
                 return Document(path, "cells" if style == "cells" else kind, tuple(projects), tuple(problems))
     if layout in (None, "inline"):
         projects, problems = read_inline(lines, path)
-        if projects or problems:
-            return Document(path, "inline", tuple(projects), tuple(problems))
+        inline = Document(path, "inline", tuple(projects), tuple(problems))
+        if inline.indicators or (layout == "inline" and problems):
+            return inline
+        if layout is None and (projects or problems):
+            # Coded-list headings without a list under them: a table as found may still be there.
+            as_found = read_as_found(lines, path)
+            return as_found if as_found is not None and as_found.indicators else inline
     if layout is None:
         document = read_as_found(lines, path)
         if document is not None:
