@@ -416,3 +416,62 @@ def test_read_found_same_records_whatever_the_rendering(lines: list[str]) -> Non
     got = [(i.declared_l1, i.declared_l2, i.name, i.annual_value) for i in _indicators(found)]
     assert got == TABLE
     assert found.skipped == ()
+
+
+# ------------------------------------------------------------------------------------------ labelled lists
+
+
+def _read_as_found(name: str) -> list[Indicator]:
+    from nlp.readers.text import read_as_found
+
+    lines = (LAYOUTS / name).read_text(encoding="utf-8").split("\n")
+    document = read_as_found(lines, name)
+    assert document is not None, f"{name}: nothing read"
+    return list(document.indicators)
+
+
+def test_read_labelled_bracketed_and_wrapped_labels_with_odd_comparators() -> None:
+    indicators = _read_as_found("labelled_list.txt")
+    assert [(i.project, i.declared_l1, i.declared_l2, i.name, i.annual_value) for i in indicators] == [
+        ("青溪县城区供水管网改造项目", "产出指标", "数量指标", "改造供水管网长度", "≥12公里"),
+        ("青溪县城区供水管网改造项目", "产出指标", "质量指标", "管网验收合格率", "≥98%"),
+        ("青溪县城区供水管网改造项目", "产出指标", "时效指标", "完工时间", "2024年11月底前"),
+        ("青溪县城区供水管网改造项目", "效益指标", "社会效益指标", "受益居民户数", "≥4200户"),
+        ("青溪县城区供水管网改造项目", "满意度指标", "服务对象满意度指标", "居民满意度", ">90%"),
+        ("青溪县农村饮水安全巩固项目", "产出指标", "数量指标", "维修集中供水工程", "≥6处"),
+        ("青溪县农村饮水安全巩固项目", "效益指标", "可持续影响指标", "工程持续运行", "长期稳定运行"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "levels"),
+    [
+        ("【产出指标-数量指标】", ("产出指标", "数量指标")),
+        ("【效益指标/生态效益指标】", ("效益指标", "生态效益指标")),
+        ("产 出 指 标", ("产出指标", "")),
+        ("社会效益指标", ("", "社会效益指标")),
+        ("指标1:机房数量(≥2间)", None),
+        ("【项目概况】", None),
+    ],
+    ids=["bracketed", "slash", "spaced", "bare-l2", "item", "not-a-label"],
+)
+def test_label_levels(text: str, levels: tuple[str, str] | None) -> None:
+    from nlp.readers.labelled import label_levels
+
+    assert label_levels(text) == levels
+
+
+def test_read_narrative_sentences_targets_traditional_and_wrapped() -> None:
+    got = {i.name: (i.annual_value, i.actual_value) for i in _read_as_found("narrative_sentences.txt")}
+    # "绩效目标：X≥v；…" lists targets even in a report on what was achieved.
+    assert got["工程验收合格率"] == ("≥100%", "")
+    assert got["受益农户数"] == ("≥86户", "")
+    # Traditional "績效目標值是…，實際完成值為…", several in one comma run.
+    assert got["道路完工时间"] == ("2023年10月前", "2023年10月前")
+    assert got["新建排水边沟"] == ("800米", "820米")
+    # "2.效益指标全部完成，带动务工人数32人": the heading is no indicator.
+    assert got["带动务工人数"] == ("", "32人")
+    # "设 1条质量指标:" wrapped onto the next line.
+    assert got["修复路面坑槽"] == ("≥150平方米", "")
+    assert got["路面平整度达标率"] == ("≥90%", "")
+    assert not any("指标" in name or "目标" in name for name in got)

@@ -21,6 +21,7 @@ from nlp.taxonomy import normalise_label
 
 __all__ = [
     "simplify",
+    "plain",
     "key",
     "despace",
     "line_style",
@@ -68,6 +69,12 @@ def simplify(text: str) -> str:
     """NFKC, the local traditional -> simplified map and no pinyin glosses ("產(chǎn)出" -> "产出"); for
     recognising words, never for names."""
     return unicodedata.normalize("NFKC", _PINYIN.sub("", text)).translate(_TRAD)
+
+
+def plain(text: str) -> str:
+    """Traditional -> simplified for the words the reader recognises, keeping every character's place, so a
+    match in ``plain(text)`` slices ``text`` as written ("績效目標值是2個" -> "绩效目标值是2个")."""
+    return text.translate(_TRAD)
 
 
 def key(text: str) -> str:

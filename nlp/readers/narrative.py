@@ -55,13 +55,13 @@ def read_narrative(lines: Sequence[str], path: str) -> Found | None:
     draft = Draft()
     l1 = l2 = ""
     # A report on what was done gives achieved values; a target letter gives targets.
-    achieved = any(re.search(r"自评|完成情况|实际完成|评价报告", line) for line in lines)
-    for n, line in enumerate(lines, start=1):
+    achieved = any(re.search(r"自评|完成情况|实际完成|评价报告", kinds.plain(line)) for line in lines)
+    for n, line in _unwrapped(lines):
         text = line.strip()
         if not text or kinds.is_furniture(text):
             continue
         pairs = meta_pairs(kinds.split_cells(text))
-        if pairs and not _TARGET.search(text):
+        if pairs and not _TARGET.search(kinds.plain(text)) and len(re.findall(r"[≥≤≧≦]", text)) < 2:
             for kind, word, value in pairs:
                 if kind == "project" and value:
                     draft.name, draft.line = value, n
@@ -78,7 +78,7 @@ def read_narrative(lines: Sequence[str], path: str) -> Found | None:
             )
             draft.line = n
             continue
-        for sentence in _CLAUSES.split(text):
+        for sentence in _sentences(text):
             heading = re.sub(r"(?:完成情况|情况|方面)?(?:分析)?[:：]?$", "", _ENUM.sub("", sentence.strip()))
             label = kinds.category(heading) if heading else None
             if label:
@@ -87,8 +87,13 @@ def read_narrative(lines: Sequence[str], path: str) -> Found | None:
                 else:
                     l2 = kinds.simplify(heading)
                 continue
-            # Bare "name value" parts count only inside an indicator section (after a category heading).
-            found = _clause(sentence) or (_pairs(sentence, achieved=achieved) if l1 or l2 else [])
+            # Bare "name value" parts count only inside an indicator section (after a category heading),
+            # or anywhere when a comparator says the value is a target ("道路硬化≥0.565km").
+            found = _clause(sentence) or [
+                row
+                for row in _pairs(sentence, achieved=achieved)
+                if l1 or l2 or row["l2"] or _COMPARED.match(row["annual_value"])
+            ]
             for row in found:
                 own = row.pop("l2")
                 rl1, rl2 = l1, own or l2
@@ -103,6 +108,44 @@ def read_narrative(lines: Sequence[str], path: str) -> Found | None:
     return Found((build_project(draft, path),), (), "narrative", ())
 
 
+_COMPARED = re.compile(r"^\s*(?:[≥≤><=≧≦＞＜＝﹦═]|不低于|不少于|不超过|不高于|大于等于|小于等于)")
+_TERMINAL = re.compile(r"[。；;！!？?]\s*$")
+
+
+def _unwrapped(lines: Sequence[str]) -> list[tuple[int, str]]:
+    """(line number, text) with lines a PDF wrapped joined again: a long line that ends mid-sentence goes
+    on in the next, unless that one starts a numbered item."""
+    out: list[tuple[int, str]] = []
+    wrapped = False
+    for n, line in enumerate(lines, start=1):
+        text = line.strip()
+        if wrapped and text and not _ENUM.match(text) and not kinds.is_furniture(text):
+            out[-1] = (out[-1][0], out[-1][1] + text)
+        else:
+            out.append((n, line))
+        wrapped = bool(text) and len(out[-1][1].strip()) >= 24 and not _TERMINAL.search(text)
+    return out
+
+
+def _sentences(text: str) -> list[str]:
+    """Clauses of a line; a comma run holding several "X目标值…，实际完成值…" is cut before each new name."""
+    out: list[str] = []
+    for sentence in _CLAUSES.split(text):
+        parts = re.split(r"[，,]+", sentence)
+        if len(parts) < 3 or len(_TARGET.findall(kinds.plain(sentence))) < 2:
+            out.append(sentence)
+            continue
+        group: list[str] = []
+        for part in parts:
+            target = _TARGET.search(kinds.plain(part))
+            if group and target and target.start() > 0 and any(_TARGET.search(kinds.plain(g)) for g in group):
+                out.append("，".join(group))
+                group = []
+            group.append(part)
+        out.append("，".join(group))
+    return out
+
+
 _FILLER = re.compile(r"^(?:该项目|本项目|项目|全年|今年以来|共|累计|实际|已|完成了?|其中)+")
 
 
@@ -110,11 +153,11 @@ def _pairs(sentence: str, *, achieved: bool) -> list[dict[str, str]]:
     """Indicators written as "name value" parts of a sentence without target words:
     "办理法律援助案件94件;调解各类纠纷数量1087件" or "完成时限,2025年10月底前"."""
     rows: list[dict[str, str]] = []
-    text, l2 = _ENUM.sub("", sentence.strip()), ""
-    head = re.match(r"^([^，,：:]{2,16})[：:]", text)
-    if head and kinds.category(head.group(1)):
-        l2, text = kinds.simplify(head.group(1)), text[head.end() :]
+    l2, text = _head(_ENUM.sub("", sentence.strip()), goal=True)
     parts = [p.strip() for p in re.split(r"[,，、]", text) if p.strip()]
+    done = _DONE_HEAD.match(kinds.plain(parts[0])) if parts else None
+    if done and kinds.category(done.group("l")):  # "1.产出指标全部完成,慰问对象120人,…"
+        l2, parts = l2 or kinds.simplify(done.group("l")), parts[1:]
     field = "actual_value" if achieved else "annual_value"
     k = 0
     while k < len(parts):
@@ -127,9 +170,36 @@ def _pairs(sentence: str, *, achieved: bool) -> list[dict[str, str]]:
             name, value = split_value(part)
             k += 1
         name = _FILLER.sub("", name).strip()
-        if value and name and kinds.name_like(name) and len(name) <= 30:
-            rows.append({"name": name, "annual_value": "", "actual_value": "", "l2": l2, field: value})
+        if value and name and kinds.name_like(name) and len(name) <= 30 and not _SCORING.search(name):
+            # A comparator marks a target even in a report on what was achieved ("道路硬化≥0.565km").
+            slot = "annual_value" if _COMPARED.match(value) else field
+            rows.append({"name": name, "annual_value": "", "actual_value": "", "l2": l2, slot: value})
     return rows
+
+
+_HEAD = re.compile(r"^(?:[^，,：:]{0,6}?设\s*)?(?:\d+\s*条)?([^，,：:]{2,40}?)\s*[：:]")
+_DONE_HEAD = re.compile(
+    r"^(?P<l>[^，,：:]{2,12}?(?:指标|目标))(?:全部|均已|已全部|基本|均)?(?:完成|达成|实现|达标)"
+)
+_SCORING = re.compile(r"满分|得分|扣分|原因")
+_GOAL_HEAD = re.compile(r"^(?:年度|总体|项目)?(?:绩效)?(?:目标|指标)(?:值)?$")
+_INNER_ENUM = re.compile(r"[(（][一二三四五六七八九十\d]{1,3}[)）]")
+
+
+def _head(text: str, *, goal: bool = False) -> tuple[str, str]:
+    """The category a clause starts with and the rest: "（3）數量目標:名称…" -> ("数量指标"-like label, "名称…");
+    "设1条质量指标:…" and headings run into it ("1.产出目标完成情况(1)时效目标:…") too. With ``goal``, a
+    leading "绩效目标:" is dropped as well."""
+    text = text.strip()
+    head = _HEAD.match(text)
+    if not head:
+        return "", text
+    word = _INNER_ENUM.split(head.group(1))[-1].strip()
+    if word and kinds.category(word):
+        return kinds.simplify(word), text[head.end() :].strip()
+    if goal and _GOAL_HEAD.match(kinds.simplify(word)):
+        return "", text[head.end() :].strip()
+    return "", text
 
 
 def _clause(clause: str) -> list[dict[str, str]]:
@@ -137,15 +207,13 @@ def _clause(clause: str) -> list[dict[str, str]]:
     text = _LEAD.sub("", _ENUM.sub("", clause.strip()))
     if len(text) < 4 or len(text) > 160:
         return []
-    l2 = ""
-    head = re.match(r"^([^，,：:]{2,16})[：:]", text)
-    if head and kinds.category(head.group(1)):
-        l2, text = kinds.simplify(head.group(1)), text[head.end() :].strip()
-    target = _TARGET.search(text)
+    l2, text = _head(text)
+    plain = kinds.plain(text)
+    target = _TARGET.search(plain)
     actual = next(
         (
             m
-            for m in _ACTUAL.finditer(text)
+            for m in _ACTUAL.finditer(plain)
             if not target or m.start() >= target.end() or m.end() <= target.start()
         ),
         None,
@@ -179,7 +247,7 @@ def _clause(clause: str) -> list[dict[str, str]]:
             actual_value = ""
     else:
         actual_value = actual.group("v").strip()
-    name = re.sub(r"[，,]$", "", name).strip()
+    name = re.sub(r"(?:[，,]|绩效|績效)$", "", name).strip()
     if not name or not kinds.name_like(name) or len(name) > 30:
         return []
     return [

@@ -97,18 +97,24 @@ def parse_text(text: str, *, path: str, layout: str | None = None) -> Document:
 
 def read_as_found(lines: Sequence[str], path: str) -> Document | None:
     """Tables as they are found (web pages, flattened HTML, real files: :mod:`nlp.readers.found`), then
-    narrative self-evaluation reports (:mod:`nlp.readers.narrative`); ``None`` when neither reads any."""
+    failing those, lists under category labels (:mod:`nlp.readers.labelled`) or narrative self-evaluation
+    reports (:mod:`nlp.readers.narrative`), whichever reads more; ``None`` when none reads any."""
     from nlp.readers.found import read_found
+    from nlp.readers.labelled import read_labelled
     from nlp.readers.narrative import read_narrative
 
-    for reader in (read_found, read_narrative):
-        found = reader(lines, path)
-        if found is not None and found.projects:
-            passed = tuple(
-                problem(path, s.line, "E019", reason=s.reason, text=s.text[:80]) for s in found.skipped
-            )
-            return Document(path, found.layout, found.projects, found.problems, passed)
-    return None
+    found = read_found(lines, path)
+    if found is None or not found.projects:
+        # Labelled lists and sentences overlap ("（一）数量指标" heads both): the reading that finds more wins.
+        found = max(
+            (f for f in (read_narrative(lines, path), read_labelled(lines, path)) if f and f.projects),
+            key=lambda f: sum(len(p.indicators) for p in f.projects),
+            default=None,
+        )
+    if found is None:
+        return None
+    passed = tuple(problem(path, s.line, "E019", reason=s.reason, text=s.text[:80]) for s in found.skipped)
+    return Document(path, found.layout, found.projects, found.problems, passed)
 
 
 def parse_rows(rows: Sequence[Sequence[Any]], *, path: str) -> Document:
