@@ -363,8 +363,9 @@ def _register_store_commands(sub: argparse._SubParsersAction) -> None:  # type: 
 
 
 def cmd_cluster(args: argparse.Namespace) -> int:
-    from nlp.cluster import LEVEL_NAMES, find_clusters, write_clusters
+    from nlp.cluster import LEVEL_NAMES, find_clusters
     from nlp.parse import parse_paths
+    from nlp.report import write_clusters
 
     documents = parse_paths(args.paths, n_jobs=args.workers)
     clusters = find_clusters(documents, level=args.level, threshold=args.threshold)

@@ -27,15 +27,13 @@ import statistics
 import unicodedata
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from nlp.errors import InputError, ZhibiaoError
+from nlp.errors import ZhibiaoError
 from nlp.records import Document, Indicator, Project
 
 __all__ = [
@@ -56,8 +54,6 @@ __all__ = [
     "cluster_indicators",
     "cluster_sets",
     "find_clusters",
-    "cluster_rows",
-    "write_clusters",
 ]
 
 LEVELS: tuple[str, ...] = ("goals", "indicators", "sets")
@@ -595,97 +591,3 @@ def find_clusters(
 
 
 # ------------------------------------------------------------------------------------------ output
-
-
-def cluster_rows(clusters: Iterable[Cluster]) -> Iterator[dict[str, Any]]:
-    """One row per member in ``CLUSTER_COLUMNS`` order (items in no cluster are not listed)."""
-    for cluster in clusters:
-        for member in cluster.members:
-            yield {
-                "cluster_id": cluster.id,
-                "level": cluster.level,
-                "size": cluster.size,
-                "departments": len(cluster.departments),
-                "doc": member.doc,
-                "department": member.department,
-                "project": member.project,
-                "line": member.line,
-                "text": member.text,
-                "representative": cluster.representative,
-                "similarity": member.similarity,
-                "diff": member.diff,
-                "mean_similarity": cluster.mean_similarity,
-            }
-
-
-def write_clusters(clusters: Sequence[Cluster], path: str | Path) -> Path:
-    """Write clusters to ``.csv`` (UTF-8 with BOM, opens in Excel), ``.xlsx`` or a self-contained ``.html``.
-
-    >>> import tempfile, pathlib
-    >>> out = write_clusters([], pathlib.Path(tempfile.mkdtemp()) / "none.csv")
-    >>> out.read_text(encoding="utf-8-sig").split(",")[:2]
-    ['cluster_id', 'level']
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    writers = {".csv": _write_csv, ".xlsx": _write_xlsx, ".html": _write_html, ".htm": _write_html}
-    if suffix not in writers:
-        raise InputError("E042", path=path, suffix=suffix or "(none)")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        writers[suffix](clusters, path)
-    except OSError as exc:
-        raise InputError("E043", path=path, detail=exc.strerror or exc) from exc
-    return path
-
-
-def _write_csv(clusters: Sequence[Cluster], path: Path) -> None:
-    from nlp.tabular import write_rows
-
-    write_rows(list(cluster_rows(clusters)), CLUSTER_COLUMNS, path)
-
-
-def _write_xlsx(clusters: Sequence[Cluster], path: Path) -> None:
-    from nlp.tabular import write_rows
-
-    write_rows(list(cluster_rows(clusters)), CLUSTER_COLUMNS, path, sheet="clusters")
-
-
-def _write_html(clusters: Sequence[Cluster], path: Path) -> None:
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
-    # Autoescape on: every text in the page comes from the documents.
-    env = Environment(loader=PackageLoader("nlp", "templates"), autoescape=select_autoescape(default=True))
-    views = [
-        {
-            "cluster": cluster,
-            "rows": [(member, *_side_by_side(cluster, member)) for member in cluster.members],
-        }
-        for cluster in clusters
-    ]
-    html = env.get_template("cluster.html.j2").render(
-        views=views,
-        level_name="、".join(LEVEL_NAMES[level] for level in sorted({c.level for c in clusters})) or "—",
-        total=sum(c.size for c in clusters),
-    )
-    path.write_text(html, encoding="utf-8")
-
-
-def _side_by_side(cluster: Cluster, member: Member) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """The representative and the member as (kind, text) pieces, kind one of plain / del / ins."""
-    if cluster.level == "sets":
-        old: Sequence[str] = cluster.representative.split(_NAME_SEPARATOR)
-        new: Sequence[str] = member.text.split(_NAME_SEPARATOR)
-    else:
-        old, new = cluster.representative, member.text
-    glue = _glue(old, new)
-    left: list[tuple[str, str]] = []
-    right: list[tuple[str, str]] = []
-    for tag, before, after in diff_segments(old, new):
-        for pieces, text, kind in ((left, before, "del"), (right, after, "ins")):
-            if not text:
-                continue
-            if pieces and glue:
-                pieces.append(("plain", glue))
-            pieces.append(("plain" if tag == "equal" else kind, text))
-    return left, right

@@ -21,10 +21,10 @@ from jinja2 import Environment
 
 from nlp.annotate import AUDIT_COLUMNS, PREDICTION_COLUMNS
 from nlp.audit import REASONS, Verdict
-from nlp.cluster import CLUSTER_COLUMNS, LEVEL_NAMES, Cluster, cluster_rows
+from nlp.cluster import CLUSTER_COLUMNS, LEVEL_NAMES, Cluster
 from nlp.model import Prediction
 from nlp.records import INDICATOR_COLUMNS, Indicator
-from nlp.report import FLAG_COLUMNS, AuditRow, chart_png, png_bytes, setup_fonts
+from nlp.report import FLAG_COLUMNS, AuditRow, chart_png, cluster_rows, png_bytes, setup_fonts
 from nlp.tabular import EXCEL_ROWS, SheetBook, safe_csv
 from nlp.taxonomy import LEAF_NAMES, LEAVES
 

@@ -33,10 +33,10 @@ from nlp.cluster import (
     indicator_text,
     inline_diff,
     normalise,
-    write_clusters,
 )
 from nlp.errors import ZhibiaoError
 from nlp.records import Document, Indicator, Project
+from nlp.report import write_clusters
 
 GOLD = Path(__file__).resolve().parent / "fixtures" / "boilerplate_gold.json"
 GRID = [round(0.3 + 0.05 * i, 2) for i in range(13)]  # 0.30 … 0.90

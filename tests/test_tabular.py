@@ -11,9 +11,9 @@ import pytest
 from openpyxl import load_workbook
 from storekit import fake_audit, fake_classify
 
-from nlp.cluster import Cluster, Member, write_clusters
+from nlp.cluster import Cluster, Member
 from nlp.records import Indicator
-from nlp.report import audit_rows, write_audit
+from nlp.report import audit_rows, write_audit, write_clusters
 from nlp.run_report import write_clusters_book, write_tables
 from nlp.tabular import SheetBook, csv_bytes, safe_csv, write_indicators, write_rows, xlsx_bytes
 
