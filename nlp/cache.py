@@ -4,23 +4,29 @@ Keys come from content: a parsed file is keyed by its bytes, its path and the pa
 module under ``nlp/readers`` and the rest that decides a parse, with the package version); a score by the
 text, the model bundle and the feature code. Entries are written atomically, so an interrupted run never
 leaves half an entry behind.
+
+Parsed files are stored as JSON (the records as :func:`dataclasses.asdict` gives them), never pickled:
+the output folder may be shared or copied, and unpickling a file planted there would run its code. A
+cache entry can only ever be read back as records.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-import pickle
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import asdict, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from nlp.model import Bundle, RowScores
-from nlp.records import Document
+from nlp.records import Document, Indicator, Problem, Project
 
-__all__ = ["parser_version"]
+__all__ = ["parser_version", "document_to_json", "document_from_json", "write_parse_cache"]
 
 # Sources whose content decides what a file parses to, and what a text scores to (globs under nlp/).
 _PARSER_SOURCES = ("parse.py", "readers/*.py", "records.py", "taxonomy.py", "errors.py")
@@ -76,19 +82,90 @@ def _file_key(path: Path, version: str) -> str | None:
     return _digest(version.encode(), str(path).encode(), data)[:32]
 
 
-def _read_parse_cache(path: Path) -> Document | None:
-    try:
-        with path.open("rb") as handle:
-            payload = pickle.load(handle)  # only files this module wrote, under the run's own folder
-    except Exception:  # missing, truncated by an interruption, or from another version: parse again
-        return None
+# ------------------------------------------------------------------------------------- parse cache
+
+_PARSE_KIND = "zhibiao-parse"
+_PARSE_FORMAT = 1
+#: The fields of each record that are themselves records (tuples of them).
+_NESTED: dict[type, dict[str, type]] = {
+    Document: {"projects": Project, "problems": Problem, "passed_over": Problem},
+    Project: {"indicators": Indicator},
+    Indicator: {},
+    Problem: {},
+}
+# Declared field types, as ``from __future__ import annotations`` leaves them, and what JSON gives back.
+_SCALARS: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "float | None": (float, int, type(None)),
+}
+
+
+def _entry_path(path: Path) -> Path:
+    """Where the entry named ``path`` lives: always a .json file, whatever suffix the caller gave."""
+    return path.with_suffix(".json")
+
+
+def document_to_json(document: Document, *, version: str = "") -> bytes:
+    """A parse-cache entry: the document as JSON.
+
+    >>> from nlp.records import Document
+    >>> document_from_json(document_to_json(Document(path="a.txt", layout="coded")))
+    Document(path='a.txt', layout='coded', projects=(), problems=(), passed_over=())
+    """
+    entry = {"kind": _PARSE_KIND, "format": _PARSE_FORMAT, "version": version, "document": asdict(document)}
+    return json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def document_from_json(data: bytes) -> Document:
+    """The document in a parse-cache entry; ``ValueError`` when it is not exactly one."""
+    entry = json.loads(data.decode("utf-8"))
     if (
-        isinstance(payload, dict)
-        and payload.get("kind") == "zhibiao-parse"
-        and isinstance(payload.get("document"), Document)
+        not isinstance(entry, dict)
+        or entry.get("kind") != _PARSE_KIND
+        or entry.get("format") != _PARSE_FORMAT
     ):
-        return payload["document"]
-    return None
+        raise ValueError("not a zhibiao parse-cache entry")
+    document = _record(Document, entry.get("document"))
+    assert isinstance(document, Document)
+    return document
+
+
+def _record(kind: type, data: Any) -> Any:
+    """Rebuild one record from its dict, checking every field's name and type (nothing else is built)."""
+    names = [f.name for f in fields(kind)]
+    if not isinstance(data, dict) or set(data) != set(names):
+        raise ValueError(f"{kind.__name__}: fields {sorted(data) if isinstance(data, dict) else data!r}")
+    nested = _NESTED[kind]
+    values: dict[str, Any] = {}
+    for f in fields(kind):
+        value = data[f.name]
+        if f.name in nested:
+            if not isinstance(value, list):
+                raise ValueError(f"{kind.__name__}.{f.name}: expected a list")
+            values[f.name] = tuple(_record(nested[f.name], item) for item in value)
+            continue
+        allowed = _SCALARS.get(str(f.type))
+        if allowed is None or not isinstance(value, allowed) or isinstance(value, bool):
+            raise ValueError(f"{kind.__name__}.{f.name}: unexpected {type(value).__name__}")
+        values[f.name] = value
+    return kind(**values)
+
+
+def _read_parse_cache(path: Path) -> Document | None:
+    """The cached document of entry ``path``, or ``None`` (then the file is parsed again).
+
+    Only the JSON entry is read: a pickle beside it, or under its name, is never loaded.
+    """
+    try:
+        return document_from_json(_entry_path(path).read_bytes())
+    except (OSError, ValueError, TypeError):  # missing, truncated, foreign or from another version
+        return None
+
+
+def write_parse_cache(path: Path, document: Document, *, version: str = "") -> None:
+    """Store ``document`` as the JSON entry ``path`` (atomically)."""
+    _write_atomic(_entry_path(path), document_to_json(document, version=version))
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -40,6 +40,12 @@ class Errors:
         "Retrain with `zhibiao train` (it takes under a minute)."
     )
     E012 = "{path} is not a zhibiao model bundle. Retrain with `zhibiao train`."
+    E013 = (
+        "{path}: refused to load the model: {reason}. zhibiao loads only model files it wrote and signed "
+        "({signature}, under the key in {key}), because loading any other file could run its code. "
+        "Retrain with `zhibiao train`; for a model trained on another machine, copy that machine's key "
+        "file too (or point $ZHIBIAO_MODEL_KEY at it)."
+    )
     E020 = "Unknown category code '{code}'. Use one of {codes}."
     E030 = (
         "The jieba user dictionary {path} is missing or not UTF-8. Reinstall zhibiao or restore "

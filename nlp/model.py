@@ -13,9 +13,14 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import hmac
+import io
+import json
+import os
 import platform
+import secrets
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,6 +60,8 @@ __all__ = [
     "build_process_pipeline",
     "load_model",
     "save_model",
+    "sign_model_file",
+    "model_key",
     "warm",
 ]
 
@@ -453,7 +460,11 @@ def _now() -> str:
 
 
 def save_model(bundle: Bundle, path: Path | None = None) -> Path:
-    """Write the bundle with joblib and a short model card (``.md``) beside it."""
+    """Write the bundle with joblib, its signature (``PATH.sig``) and a short model card (``.md``).
+
+    The signature is an HMAC-SHA256 of the file's bytes under this installation's key (see
+    :func:`model_key`): :func:`load_model` checks it before unpickling anything.
+    """
     import joblib
 
     path = Path(path or DEFAULT_MODEL_PATH)
@@ -466,8 +477,114 @@ def save_model(bundle: Bundle, path: Path | None = None) -> Path:
         "meta": bundle.meta,
     }
     joblib.dump(payload, path, compress=3)
+    sign_model_file(path)
     path.with_suffix(".md").write_text(model_card(bundle), encoding="utf-8")
     return path
+
+
+# A joblib file is a pickle: loading one runs whatever code its author chose. A model is loaded only
+# when its bytes carry an HMAC under a key that never leaves this installation, i.e. when zhibiao
+# itself wrote it.
+MODEL_KEY_ENV = "ZHIBIAO_MODEL_KEY"
+_SIGNATURE_KIND = "zhibiao-model-signature"
+_SIGNATURE_MAX = 4096  # bytes: a manifest is ~200; a larger .sig is not ours and is not read whole
+
+
+def _key_path() -> Path:
+    return Path(os.environ.get(MODEL_KEY_ENV) or ROOT / "models" / ".key")
+
+
+def model_key() -> bytes:
+    """The installation's model-signing key, created (mode 0600) on first use.
+
+    It lives in ``models/.key``, or in the file ``$ZHIBIAO_MODEL_KEY`` names.
+
+    >>> len(model_key())  # doctest: +SKIP
+    32
+    """
+    path = _key_path()
+    try:
+        return _read_key(path)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written under a temporary name, then linked into place: a concurrent first use (parallel workers)
+    # either wins the link or reads the winner's complete key, never a half-written one.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+        with suppress(FileExistsError):  # another process made it first: use theirs
+            os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return _read_key(path)
+
+
+def _read_key(path: Path) -> bytes:
+    key = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    if len(key) < 16:
+        raise ValueError(f"{path}: the model key is too short")
+    return key
+
+
+def _signature_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sig")
+
+
+def _mac(data: bytes) -> str:
+    return hmac.new(model_key(), data, hashlib.sha256).hexdigest()
+
+
+def sign_model_file(path: Path) -> Path:
+    """Write ``PATH.sig``, the signed manifest of the model file at ``path``; returns its path."""
+    data = Path(path).read_bytes()
+    manifest = {
+        "kind": _SIGNATURE_KIND,
+        "algorithm": "HMAC-SHA256",
+        "file": Path(path).name,
+        "bytes": len(data),
+        "hmac": _mac(data),
+    }
+    signature = _signature_path(Path(path))
+    temporary = signature.with_name(f".{signature.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    os.replace(temporary, signature)
+    return signature
+
+
+def _verified_bytes(path: Path) -> bytes:
+    """The model file's bytes, once they match their signature; :class:`ModelError` E013 otherwise."""
+    from nlp.errors import ModelError
+
+    signature = _signature_path(path)
+
+    def refuse(reason: str) -> ModelError:
+        return ModelError("E013", path=path, reason=reason, signature=signature.name, key=_key_path())
+
+    try:
+        with signature.open("rb") as handle:
+            raw = handle.read(_SIGNATURE_MAX + 1)
+    except FileNotFoundError:
+        raise refuse("it has no signature file") from None
+    except OSError as exc:
+        raise refuse(f"its signature file cannot be read ({exc.strerror})") from None
+    try:
+        manifest = json.loads(raw.decode("utf-8")) if len(raw) <= _SIGNATURE_MAX else None
+    except (UnicodeDecodeError, ValueError):
+        manifest = None
+    if not isinstance(manifest, dict) or manifest.get("kind") != _SIGNATURE_KIND:
+        raise refuse("its signature file is not a zhibiao signature")
+    expected = manifest.get("hmac")
+    data = path.read_bytes()  # verified and unpickled from this one copy: no swap in between
+    try:
+        actual = _mac(data)
+    except (OSError, ValueError) as exc:
+        raise refuse(f"the signing key cannot be read ({exc})") from None
+    if not isinstance(expected, str) or not hmac.compare_digest(expected, actual):
+        raise refuse("its signature does not match its content")
+    return data
 
 
 def model_card(bundle: Bundle) -> str:
@@ -496,6 +613,9 @@ def model_card(bundle: Bundle) -> str:
 def load_model(path: Path | None = None, *, warm_up: bool = True) -> Bundle:
     """Load a bundle this project wrote; refuse one built with another scikit-learn or jieba.
 
+    The file's signature (``PATH.sig``, written by :func:`save_model`) is checked before it is
+    unpickled: an unsigned or altered file is refused with E013 and never executed.
+
     Raises :class:`nlp.errors.ModelError` with the command that fixes it.
     """
     import joblib
@@ -505,9 +625,10 @@ def load_model(path: Path | None = None, *, warm_up: bool = True) -> Bundle:
     path = Path(path or DEFAULT_MODEL_PATH)
     if not path.exists():
         raise ModelError("E010", path=path)
+    data = _verified_bytes(path)  # before a single byte is unpickled
     try:
-        payload = joblib.load(path)
-    except Exception as exc:  # a truncated or foreign file
+        payload = joblib.load(io.BytesIO(data))
+    except Exception as exc:  # signed but truncated or not a joblib file
         raise ModelError("E012", path=path) from exc
     if not isinstance(payload, dict) or payload.get("kind") != "zhibiao-model":
         raise ModelError("E012", path=path)

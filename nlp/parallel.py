@@ -5,7 +5,6 @@ machine or on a Dask cluster (``--scheduler``), with the caches of :mod:`nlp.cac
 from __future__ import annotations
 
 import os
-import pickle
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import replace
@@ -14,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from nlp.cache import _file_key, _model_key, _read_parse_cache, _ScoreCache, _write_atomic, parser_version
+from nlp.cache import _file_key, _model_key, _read_parse_cache, _ScoreCache, parser_version, write_parse_cache
 from nlp.errors import ZhibiaoError, problem
 from nlp.model import CHUNK_ROWS, Bundle, RowScores, score_rows
 from nlp.parse import parse_file
@@ -69,7 +68,7 @@ def parse_files(
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
         for i, key in enumerate(keys):
-            if key is not None and (document := _read_parse_cache(cache / f"{key}.pkl")) is not None:
+            if key is not None and (document := _read_parse_cache(cache / f"{key}.json")) is not None:
                 documents[i], cached[i] = document, True
     todo = [i for i, document in enumerate(documents) if document is None]
     done = len(files) - len(todo)
@@ -81,8 +80,7 @@ def parse_files(
         key = keys[i]
         # Unreadable files are not cached: the cause (a permission, a file being written) may pass.
         if cache is not None and key is not None and document.layout != "error":
-            payload = {"kind": "zhibiao-parse", "version": version, "document": document}
-            _write_atomic(cache / f"{key}.pkl", pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+            write_parse_cache(cache / f"{key}.json", document, version=version)
         done += 1
         progress("parse", done, len(files))
 

@@ -180,11 +180,18 @@ class DecisionIn(BaseModel):
 class GuardMiddleware:
     """Refuses bodies over ``MAX_BODY`` before they are read; adds the security headers to every answer.
 
+    A declared Content-Length over the limit is refused at once. A body without one (chunked) or longer
+    than declared is counted as it arrives: once past the limit the app gets no more of it, its answer
+    is dropped, and the client gets the 413 (E076) instead.
+
     Plain ASGI rather than ``@app.middleware("http")``, which costs a task and a stream per request.
     """
 
     _HEADERS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
                 (b"referrer-policy", b"same-origin"))  # fmt: skip
+
+    class _TooLarge(Exception):
+        """Raised into the app by ``receive`` once the body passes ``MAX_BODY``."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -193,17 +200,51 @@ class GuardMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = dict(scope["headers"]).get(b"content-length", b"0").decode("latin-1")
-        if not length.isdigit() or int(length) > MAX_BODY:
-            await error_response("E076", length=length[:20], limit=MAX_BODY)(scope, receive, send)
-            return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", []), *self._HEADERS]
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        length = dict(scope["headers"]).get(b"content-length", b"0").decode("latin-1")
+        if not length.isdigit() or int(length) > MAX_BODY:
+            await error_response("E076", length=length[:20], limit=MAX_BODY)(
+                scope, receive, send_with_headers
+            )
+            return
+
+        received = 0
+        over = started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, over
+            if over:
+                raise self._TooLarge
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > MAX_BODY:
+                    over = True
+                    raise self._TooLarge
+            return message
+
+        async def app_send(message: Message) -> None:
+            nonlocal started
+            if over and not started:
+                return  # the app's answer to a body it could not finish reading: the 413 below replaces it
+            if message["type"] == "http.response.start":
+                started = True
+            await send_with_headers(message)
+
+        try:
+            await self.app(scope, counting_receive, app_send)
+        except Exception:
+            # FastAPI turns a failed body read into its own error answer, but a route or middleware may
+            # let it through: either way the cause is the refused body.
+            if not over or started:
+                raise
+        if over and not started:
+            await error_response("E076", length=received, limit=MAX_BODY)(scope, receive, send_with_headers)
 
 
 # ------------------------------------------------------------------------------------------ suggest

@@ -33,12 +33,34 @@ def seed_paths() -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A model trained once per test session from the corpus, in a temporary folder."""
+def full_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The model of the whole corpus (seed + wild), trained once per session: for the slow tests that
+    check what the product model achieves."""
     from nlp.corpus import train_model
 
     path = tmp_path_factory.mktemp("model") / "zhibiao.joblib"
     train_model(corpus=CORPUS, path=path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def full_bundle(full_model_path: Path):  # type: ignore[no-untyped-def]
+    from nlp.model import load_model
+
+    return load_model(full_model_path)
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small model for the unit tests: two seed documents and their gold, no cross-validation, a
+    couple of seconds to train. Tests of what the real model achieves use ``full_bundle``."""
+    from nlp.corpus import load_corpus
+    from nlp.train import train
+
+    corpus = load_corpus(CORPUS, wild=False)
+    small = [i for i in corpus.indicators if i.doc[:3] in ("002", "004")]
+    path = tmp_path_factory.mktemp("small-model") / "zhibiao.joblib"
+    train(small, list(corpus.gold), digest="small-fixture", path=path, with_cv=False)
     return path
 
 

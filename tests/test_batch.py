@@ -174,7 +174,7 @@ def test_a_reader_crash_becomes_a_problem_and_the_batch_goes_on(
     documents, cached = parse_files([seed_paths["000"], seed_paths["002"]], cache=tmp_path / "cache")
     assert [d.problems[0].code for d in documents] == ["E084", "E084"]
     assert "RuntimeError: reader bug" in documents[0].problems[0].message
-    assert cached == [False, False] and not list((tmp_path / "cache").glob("*.pkl"))
+    assert cached == [False, False] and not list((tmp_path / "cache").glob("*.json"))
 
 
 @pytest.mark.parametrize(

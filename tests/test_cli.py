@@ -68,7 +68,7 @@ def test_bad_model_file_prints_coded_error_and_exits_1(tmp_path: Path, capsys) -
     junk = tmp_path / "junk.joblib"
     junk.write_bytes(b"not a model")
     assert main(["suggest", "资金到位率", "--model", str(junk)]) == 1
-    assert "Error: [E012]" in capsys.readouterr().err
+    assert "Error: [E013]" in capsys.readouterr().err  # unsigned: refused before it is unpickled
 
 
 def test_python_dash_m_nlp_works() -> None:

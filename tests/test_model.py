@@ -8,7 +8,7 @@ import joblib
 import pytest
 
 from nlp.errors import ModelError
-from nlp.model import classify, load_model, suggest
+from nlp.model import classify, load_model, sign_model_file, suggest
 from nlp.records import Indicator
 from nlp.taxonomy import LEAVES
 
@@ -64,12 +64,13 @@ def test_classify_never_reads_the_declared_category(bundle) -> None:
     assert pa == pb
 
 
-def test_bundle_records_versions_metrics_and_digest(bundle) -> None:
-    meta = bundle.meta
+@pytest.mark.slow
+def test_bundle_records_versions_metrics_and_digest(full_bundle) -> None:  # type: ignore[no-untyped-def]
+    meta = full_bundle.meta
     assert set(meta["versions"]) >= {"python", "scikit-learn", "jieba", "spacy"}
     assert meta["cv"]["n"] > 400
     assert len(meta["corpus_digest"]) == 16
-    assert set(bundle.classes) == set(LEAVES)
+    assert set(full_bundle.classes) == set(LEAVES)
 
 
 def test_grouped_cv_meets_the_targets_on_the_seed_gold(corpus_dir) -> None:  # type: ignore[no-untyped-def]
@@ -113,6 +114,7 @@ def test_model_from_another_scikit_learn_is_refused_with_how_to_retrain(
     }
     foreign = tmp_path / "old.joblib"
     joblib.dump(payload, foreign)
+    sign_model_file(foreign)  # a file zhibiao wrote, under another scikit-learn
     with pytest.raises(ModelError, match=r"E011.*scikit-learn 0\.0\.1.*zhibiao train"):
         load_model(foreign)
 
@@ -122,5 +124,8 @@ def test_missing_or_foreign_model_files_are_refused(tmp_path: Path) -> None:
         load_model(tmp_path / "none.joblib")
     junk = tmp_path / "junk.joblib"
     joblib.dump({"hello": 1}, junk)
+    with pytest.raises(ModelError, match="E013"):
+        load_model(junk)  # not signed by this project: refused before it is unpickled
+    sign_model_file(junk)  # signed, so it is unpickled and found not to be a bundle
     with pytest.raises(ModelError, match="E012"):
         load_model(junk)
