@@ -18,7 +18,8 @@ from jinja2 import Environment
 
 from nlp.annotate import AUDIT_COLUMNS, PREDICTION_COLUMNS, annotation
 from nlp.audit import REASONS, Verdict
-from nlp.cluster import _NAME_SEPARATOR, CLUSTER_COLUMNS, LEVEL_NAMES, Cluster, Member, _glue, diff_segments
+from nlp.cluster import _NAME_SEPARATOR, CLUSTER_COLUMNS, LEVEL_NAMES, Cluster, Member
+from nlp.diffs import _glue, diff_segments
 from nlp.errors import InputError
 from nlp.model import Prediction
 from nlp.records import INDICATOR_COLUMNS, Indicator, indicator_row
