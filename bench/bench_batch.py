@@ -116,7 +116,7 @@ def naive_audit(bundle: Any, indicators: list[Any]) -> list[Any]:
 
 def measure(kind: str, n: int, variant: str, model_path: Path, workdir: Path) -> dict[str, Any]:
     """One measurement, in this (fresh) process."""
-    from nlp.model import load_model
+    from nlp.persist import load_model
 
     bundle = load_model(model_path)
     result: dict[str, Any] = {"kind": kind, "n": n, "variant": variant}

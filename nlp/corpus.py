@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nlp.gold import GoldRow, load_gold
-from nlp.model import DEFAULT_MODEL_PATH, Bundle, LabelledText, corpus_digest, load_model
+from nlp.model import DEFAULT_MODEL_PATH, Bundle, LabelledText
+from nlp.persist import corpus_digest, load_model
 from nlp.records import Indicator
 from nlp.taxonomy import declared_code, detect_scheme
 

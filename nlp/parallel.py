@@ -156,7 +156,7 @@ def _score_chunk(bundle: Bundle | str, rows: list[tuple[str, str, str]]) -> RowS
     """Score one chunk of distinct rows (in a worker: a model path is loaded once per process)."""
     if isinstance(bundle, str):
         if bundle not in _WORKER_BUNDLES:
-            from nlp.model import load_model
+            from nlp.persist import load_model
 
             _WORKER_BUNDLES[bundle] = load_model(Path(bundle))
         bundle = _WORKER_BUNDLES[bundle]

@@ -24,12 +24,10 @@ from nlp.model import (
     DEFAULT_MODEL_PATH,
     Bundle,
     LabelledText,
-    _now,
     build_pipeline,
     build_process_pipeline,
-    library_versions,
-    save_model,
 )
+from nlp.persist import _now, library_versions, save_model
 from nlp.records import Indicator
 from nlp.taxonomy import LEAVES, PROCESS, TAXONOMY_VERSION, parent_code
 

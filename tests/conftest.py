@@ -45,7 +45,7 @@ def full_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def full_bundle(full_model_path: Path):  # type: ignore[no-untyped-def]
-    from nlp.model import load_model
+    from nlp.persist import load_model
 
     return load_model(full_model_path)
 
@@ -66,6 +66,6 @@ def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def bundle(model_path: Path):  # type: ignore[no-untyped-def]
-    from nlp.model import load_model
+    from nlp.persist import load_model
 
     return load_model(model_path)

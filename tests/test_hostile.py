@@ -25,14 +25,15 @@ from sqlalchemy import func, select
 from storekit import FAKE_BUNDLE, FAKE_SERVICES, sample_documents, store_url
 
 from nlp import auth
-from nlp import model as model_module
+from nlp import persist as model_module
 from nlp.annotate import load_documents
 from nlp.auth import add_reviewer
 from nlp.cache import _file_key, _read_parse_cache, document_from_json, document_to_json, parser_version
 from nlp.errors import ModelError
-from nlp.model import Bundle, library_versions, load_model, save_model, sign_model_file
+from nlp.model import Bundle
 from nlp.parallel import parse_files
 from nlp.parse import parse_file
+from nlp.persist import library_versions, load_model, save_model, sign_model_file
 from nlp.schema import decisions
 from nlp.store import Store, open_store
 from nlp.web import MAX_BODY, GuardMiddleware, create_app

@@ -8,7 +8,8 @@ import joblib
 import pytest
 
 from nlp.errors import ModelError
-from nlp.model import classify, load_model, sign_model_file, suggest
+from nlp.model import classify, suggest
+from nlp.persist import load_model, sign_model_file
 from nlp.records import Indicator
 from nlp.taxonomy import LEAVES
 
@@ -93,7 +94,7 @@ def test_saved_model_predicts_identically_in_a_fresh_process(model_path: Path, b
     names = ["资金到位率", "补贴发放人数", "服务对象满意度", "维护社会稳定"]
     here = [suggest(bundle, n).top for n in names]
     code = (
-        "import json,sys; from pathlib import Path; from nlp.model import load_model, suggest;"
+        "import json,sys; from pathlib import Path; from nlp.model import suggest; from nlp.persist import load_model;"
         f"b = load_model(Path({str(model_path)!r}));"
         f"print(json.dumps([suggest(b, n).top for n in {names!r}]))"
     )
