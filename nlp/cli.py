@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nlp.errors import ZhibiaoError
-
-_MODEL_HELP = "model bundle (default models/zhibiao.joblib; trained from corpus/ first if missing)"
+from nlp.options import _bundle, add_db_option, add_model_option, add_threshold_option
 
 __all__ = ["main"]
 
@@ -43,15 +42,6 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------------- model & audit
-
-
-def _bundle(args: argparse.Namespace, *, warm_up: bool = False):  # type: ignore[no-untyped-def]
-    """The model of ``--model`` (trained first if missing). One-shot commands load lazily; a server
-    passes ``warm_up=True`` so its first request does not pay for building the value parser."""
-    from nlp.corpus import ensure_model
-
-    model = Path(args.model) if getattr(args, "model", None) else None
-    return ensure_model(path=model, warm_up=warm_up)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -258,107 +248,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-# ------------------------------------------------------------------------------------- store & web
-
-
-def cmd_load(args: argparse.Namespace) -> int:
-    from nlp.annotate import load_documents
-    from nlp.parse import parse_paths
-    from nlp.store import open_store
-
-    db = open_store(args.db)
-    documents = parse_paths(args.paths, n_jobs=args.workers)
-    report = load_documents(db, documents, bundle=_bundle(args))
-    print(
-        f"Loaded {report.documents} documents, {report.indicators} indicators into {db.safe_url}: "
-        f"{report.added} new, {report.updated} updated, {report.retired} retired; "
-        f"{report.flagged} flagged, {report.clusters} clusters; "
-        f"{report.decisions_kept} decisions kept (model {report.model_version})"
-    )
-    for problem in report.problems:
-        print(f"Skipped: {problem}", file=sys.stderr)
-    return 1 if report.problems else 0
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from nlp.store import open_store
-    from nlp.web import create_app
-
-    app = create_app(open_store(args.db), bundle=_bundle(args, warm_up=True))
-    print(f"Review page: http://{args.host}:{args.port}/  API docs: http://{args.host}:{args.port}/docs")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
-    return 0
-
-
-def cmd_user_add(args: argparse.Namespace) -> int:
-    import getpass
-
-    from nlp.auth import add_reviewer
-    from nlp.store import open_store
-
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = getpass.getpass(f"Password for {args.name}: ")
-        if password and password != getpass.getpass("Repeat it: "):
-            print("Error: the two passwords differ; nothing was created.", file=sys.stderr)
-            return 1
-    reviewer, token = add_reviewer(open_store(args.db), args.name, password, admin=args.admin)
-    print(f"Created {reviewer.role} '{reviewer.name}'. API token (shown once; store it safely):")
-    print(token)
-    return 0
-
-
-def _register_store_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    db_help = "store URL (default $ZHIBIAO_DB or sqlite:///var/zhibiao.sqlite; postgresql+psycopg://… works)"
-    p = sub.add_parser(
-        "load",
-        help="parse, classify, audit and cluster documents into the review store",
-        description="Load documents into the store; re-loading updates them and keeps decisions.",
-        epilog="Example: zhibiao load corpus/raw --db sqlite:///var/zhibiao.sqlite",
-    )
-    p.add_argument("paths", nargs="+", help="documents or folders (.txt .csv .xlsx .pdf .docx)")
-    p.add_argument("--db", help=db_help)
-    p.add_argument("--model", help=_MODEL_HELP)
-    p.add_argument("--workers", type=int, default=1, help="parse files in parallel (default 1)")
-    p.set_defaults(func=cmd_load)
-
-    p = sub.add_parser(
-        "serve",
-        help="serve the review page and the JSON API",
-        description="Serve the reviewer workbench (page at /, OpenAPI at /docs) with uvicorn.",
-        epilog="Example: zhibiao serve --db sqlite:///var/zhibiao.sqlite --port 8000",
-    )
-    p.add_argument("--db", help=db_help)
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    p.add_argument("--model", help=_MODEL_HELP)
-    p.set_defaults(func=cmd_serve)
-
-    p = sub.add_parser(
-        "user",
-        help="manage reviewer accounts",
-        description="Manage reviewer accounts.",
-        epilog="Example: zhibiao user add wang --admin",
-    )
-    users = p.add_subparsers(dest="user_command", required=True, metavar="ACTION")
-    p = users.add_parser(
-        "add",
-        help="create a reviewer and print their API token once",
-        description="Create a reviewer (password from a prompt or stdin); prints the API token.",
-        epilog="Example: echo 'a long secret' | zhibiao user add li --password-stdin",
-    )
-    p.add_argument("name", help="login name (letters, digits, . @ - _)")
-    p.add_argument("--admin", action="store_true", help="administrator (may export decisions)")
-    p.add_argument(
-        "--password-stdin", action="store_true", help="read the password from the first stdin line"
-    )
-    p.add_argument("--db", help=db_help)
-    p.set_defaults(func=cmd_user_add)
-
-
 # ------------------------------------------------------------------------------------------ cluster
 
 
@@ -514,7 +403,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--description", help="indicator description (绩效指标描述)")
     p.add_argument("--top", type=int, default=3)
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--model", help=_MODEL_HELP)
+    add_model_option(p)
     p.set_defaults(func=cmd_suggest)
 
     for name, func, helptext in (
@@ -536,8 +425,8 @@ def _build_parser() -> argparse.ArgumentParser:
             required=name == "audit",
             help="output .csv/.xlsx/.jsonl" + ("" if name == "classify" else " or .html"),
         )
-        p.add_argument("--threshold", type=float, default=None, help="flag score threshold (default 0.5)")
-        p.add_argument("--model", help=_MODEL_HELP)
+        add_threshold_option(p)
+        add_model_option(p)
         p.set_defaults(func=func)
 
     p = sub.add_parser(
@@ -566,8 +455,8 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("paths", nargs="+", help="documents or folders (.txt .csv .xlsx .pdf .docx)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--db", help="store URL (default $ZHIBIAO_DB or sqlite:///var/zhibiao.sqlite)")
-    p.add_argument("--model", help=_MODEL_HELP)
+    add_db_option(p)
+    add_model_option(p)
     p.add_argument(
         "--workers",
         type=int,
@@ -577,7 +466,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scheduler", help="Dask scheduler address (tcp://HOST:8786): parse and score on a cluster"
     )
-    p.add_argument("--threshold", type=float, default=None, help="flag score threshold (default 0.5)")
+    add_threshold_option(p)
     p.set_defaults(func=cmd_run)
 
     for register in _EXTRA_COMMANDS:
@@ -586,6 +475,12 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 # Commands added by other modules' registration functions (kept in this file, below).
+def _register_store_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from nlp.cli_store import register_store_commands
+
+    register_store_commands(sub)
+
+
 _EXTRA_COMMANDS: list = [_register_store_commands, _register_cluster_command]
 
 

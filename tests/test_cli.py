@@ -96,3 +96,11 @@ def test_classify_reports_a_row_without_name_and_keeps_the_others(
     assert result[1]["flag_reasons"].split(";")[0] == "satisfaction_misplaced"
     err = capsys.readouterr().err
     assert "[E007]" in err and "plan.xlsx:3:" in err
+
+
+@pytest.mark.parametrize("value", ["5", "-0.1", "abc"])
+def test_threshold_outside_zero_to_one_is_refused_before_any_work(value: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SystemExit) as stopped:
+        main(["classify", "corpus/raw", "--threshold", value])
+    assert stopped.value.code == 2
+    assert "--threshold" in capsys.readouterr().err
