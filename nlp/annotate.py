@@ -100,16 +100,6 @@ def cluster_documents(
 # ---------------------------------------------------------------------------------------- services
 
 
-def _classify(bundle: Any, indicators: Sequence[Indicator]) -> list[Any]:
-    return list(annotate(indicators, bundle=bundle).predictions)
-
-
-def _audit(indicators: Sequence[Indicator], predictions: Sequence[Any], *, bundle: Any) -> list[Any]:
-    from nlp.audit import audit
-
-    return audit(indicators, bundle=bundle)
-
-
 @dataclass(frozen=True)
 class Services:
     """The model, audit and clustering functions the web and the store loader call (fakes in tests).
