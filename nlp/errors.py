@@ -87,6 +87,14 @@ class Errors:
         "{path}: no indicator table in any sheet ({sheets}); expected a 一级指标/二级指标/三级指标 header "
         "or coded lists like '1-产出指标；11-数量指标'. Check that this is a 绩效目标表."
     )
+    E057 = (
+        "{path}: refused before reading: {what} is {value}; the limit is {limit}. {advice}"
+    )
+    E058 = (
+        "{path}: reading it took longer than the per-file time budget of {limit} s and was stopped; "
+        "the other files were read. Split the file, or raise the budget with --file-timeout."
+    )
+    E059 = "{path}:{line}: {what} is {value}; the limit is {limit}. {advice}"
     # E060-E079: store and web (nlp/store.py, nlp/auth.py, nlp/web.py)
     E060 = (
         "Cannot open the store at {url}: {detail}. Check the --db URL (sqlite:///var/zhibiao.sqlite or "
@@ -112,6 +120,11 @@ class Errors:
         "The store at {url} has no schema yet or an old one. Run `zhibiao load` (it migrates) and try again."
     )
     E078 = "Cannot store the run: {detail}. This is a bug in the caller; report it with the command you ran."
+    # E079 and E090-E099: the workbench (reserved for the web/auth/review work; fill in as needed).
+    E079 = (
+        "Too many failed sign-ins for {who}; sign-in is locked for {minutes} minute(s). Wait, or ask an "
+        "administrator to lift it with `zhibiao user unlock NAME`."
+    )
     # E080-E089: the batch run (nlp/run.py); E084 is a Problem and starts with "{path}:" like E001-E009.
     E080 = (
         "{path}: cannot write the run's output ({detail}). Choose another --out folder or make it writable."
@@ -125,6 +138,10 @@ class Errors:
     E084 = (
         "{path}: the worker parsing it failed ({detail}); the file was skipped. Run `zhibiao parse` on it "
         "alone to see why."
+    )
+    E085 = (
+        "Stopped by {signal} during {stage}; finished outputs are complete and nothing half-written was "
+        "left. Run the same command again to finish."
     )
 
 

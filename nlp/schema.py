@@ -105,6 +105,11 @@ indicators = Table(
     Column("line", Integer, nullable=False),
     Column("active", Boolean, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    # Self-evaluation tables only (migration 0002); empty for target tables.
+    Column("actual_value", Text, nullable=False, server_default=""),
+    Column("weight", Text, nullable=False, server_default=""),
+    Column("score", Text, nullable=False, server_default=""),
+    Column("deviation_reason", Text, nullable=False, server_default=""),
 )
 
 predictions = Table(
@@ -252,6 +257,10 @@ def indicator_select() -> Select[Any]:
             indicators.c.annual_value,
             indicators.c.basis,
             indicators.c.line,
+            indicators.c.actual_value,
+            indicators.c.weight,
+            indicators.c.score,
+            indicators.c.deviation_reason,
         )
         .join(projects, projects.c.id == indicators.c.project_id)
         .join(documents, documents.c.id == indicators.c.document_id)
@@ -275,6 +284,10 @@ def indicator_record(row: Any) -> Indicator:
         annual_value=row.annual_value,
         basis=row.basis,
         line=row.line,
+        actual_value=row.actual_value,
+        weight=row.weight,
+        score=row.score,
+        deviation_reason=row.deviation_reason,
     )
 
 

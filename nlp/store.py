@@ -438,6 +438,10 @@ def _indicator_values(indicator: Indicator, doc_id: int, project_id: int, now: d
         "line": indicator.line,
         "active": True,
         "updated_at": now,
+        "actual_value": indicator.actual_value,
+        "weight": indicator.weight,
+        "score": indicator.score,
+        "deviation_reason": indicator.deviation_reason,
     }
 
 
