@@ -87,9 +87,7 @@ class Errors:
         "{path}: no indicator table in any sheet ({sheets}); expected a 一级指标/二级指标/三级指标 header "
         "or coded lists like '1-产出指标；11-数量指标'. Check that this is a 绩效目标表."
     )
-    E057 = (
-        "{path}: refused before reading: {what} is {value}; the limit is {limit}. {advice}"
-    )
+    E057 = "{path}: refused before reading: {what} is {value}; the limit is {limit}. {advice}"
     E058 = (
         "{path}: reading it took longer than the per-file time budget of {limit} s and was stopped; "
         "the other files were read. Split the file, or raise the budget with --file-timeout."
