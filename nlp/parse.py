@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from nlp.errors import InputError
+from nlp.limits import Limits, TimeBudgetExceeded, check_file, check_text, time_budget
 from nlp.readers.blocks import as_problem
 from nlp.readers.text import LAYOUTS, decode, error_document, parse_rows, parse_text
 from nlp.records import INDICATOR_COLUMNS, Document, Problem
@@ -44,7 +45,7 @@ def _parse_table(path: Path) -> Document:
     from nlp.readers import sheets
 
     if path.suffix.lower() == ".csv":
-        rows = sheets.csv_rows(path.read_bytes())
+        rows = sheets.csv_rows(path.read_bytes(), path=path)
         return _error(path, "E003") if rows is None else parse_rows(rows, path=str(path))
     if path.suffix.lower() == ".jsonl":
         return _read_jsonl(path)
@@ -60,7 +61,10 @@ def _parse_table(path: Path) -> Document:
 def parse_file(path: str | Path) -> Document:
     """Parse one file of any supported type; never raises for bad input.
 
-    A file that cannot be read becomes a Document with layout "error" and a Problem saying why.
+    A file that cannot be read becomes a Document with layout "error" and a Problem saying why. Before
+    any reader opens it, the file must pass :class:`nlp.limits.Limits` (size, what an archive expands
+    to, a sheet's size, page count, line length: E057/E059), and reading it runs under the per-file
+    time budget (E058), so no single file can exhaust memory or hold a batch.
 
     >>> parse_file("missing.txt").problems[0].code
     'E001'
@@ -69,29 +73,39 @@ def parse_file(path: str | Path) -> Document:
     try:
         if not path.is_file():
             return _error(path, "E001")
-        suffix = path.suffix.lower()
-        if suffix in _DOCUMENT_SUFFIXES:
-            from nlp.readers.office import read_document  # pdfplumber and python-docx load only when needed
-
-            return read_document(path)
-        if path.stat().st_size == 0:
-            return _error(path, "E002")
-        if suffix == ".xls":
-            from nlp.readers.sheets import read_workbook
-
-            return read_workbook(path)
-        if suffix in (".csv", ".jsonl", *_WORKBOOK_SUFFIXES):
-            return _parse_table(path)
-        if suffix not in _TEXT_SUFFIXES:
-            return _error(path, "E006", suffix=path.suffix)
-        text = decode(path.read_bytes())
-        if text is None:
-            return _error(path, "E003")
-        return parse_text(text, path=str(path))
+        limits = Limits.from_env()
+        check_file(path, limits)
+        with time_budget(limits.file_seconds):
+            return _read(path, limits)
+    except TimeBudgetExceeded:
+        return _error(path, "E058", limit=f"{limits.file_seconds:g}")
     except InputError as exc:
         return Document(str(path), "error", problems=(as_problem(path, exc),))
     except Exception as exc:  # one bad file (a damaged workbook, a reader bug) must not stop a batch
         return _error(path, "E008", detail=f"{type(exc).__name__}: {exc}. {_DAMAGED}")
+
+
+def _read(path: Path, limits: Limits) -> Document:
+    suffix = path.suffix.lower()
+    if suffix in _DOCUMENT_SUFFIXES:
+        from nlp.readers.office import read_document  # pdfplumber and python-docx load only when needed
+
+        return read_document(path)
+    if path.stat().st_size == 0:
+        return _error(path, "E002")
+    if suffix == ".xls":
+        from nlp.readers.sheets import read_workbook
+
+        return read_workbook(path)
+    if suffix in (".csv", ".jsonl", *_WORKBOOK_SUFFIXES):
+        return _parse_table(path)
+    if suffix not in _TEXT_SUFFIXES:
+        return _error(path, "E006", suffix=path.suffix)
+    text = decode(path.read_bytes())
+    if text is None:
+        return _error(path, "E003")
+    check_text(path, text, limits)
+    return parse_text(text, path=str(path))
 
 
 def iter_files(paths: Iterable[str | Path]) -> list[Path]:

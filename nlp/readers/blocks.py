@@ -128,8 +128,12 @@ def _covered_cells(table: Table) -> set[tuple[int, int]]:
 def as_problem(path: Path, exc: InputError) -> Problem:
     """The error as a Problem; the "{path}: " the catalogue message starts with is dropped, since a
     Problem prints its location itself."""
-    message = str(exc).removeprefix(f"[{exc.code}] ").removeprefix(f"{path}: ")
-    return Problem(path=str(path), line=0, code=exc.code, message=message)
+    line = exc.fields.get("line", 0)
+    line = line if isinstance(line, int) else 0
+    message = (
+        str(exc).removeprefix(f"[{exc.code}] ").removeprefix(f"{path}:{line}: ").removeprefix(f"{path}: ")
+    )
+    return Problem(path=str(path), line=line, code=exc.code, message=message)
 
 
 def _detail(exc: BaseException) -> str:

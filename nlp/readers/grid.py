@@ -224,6 +224,7 @@ class _State:
     exact: list[Indicator] = field(default_factory=list)
     projects: list[Project] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    held: list[tuple[int, str]] = field(default_factory=list)  # one-cell rows inside the open table
 
 
 def read_grid(
@@ -243,16 +244,21 @@ def read_grid(
             if state.roles is None:  # a header repeated on a new page continues the same table
                 state.l1 = state.l2 = ""
             state.roles, state.header, state.goal_open = roles, cells, False
+            state.held.clear()
             state.columns = None
             if set(INDICATOR_COLUMNS) <= set(cells):
                 state.columns = {column: cells.index(column) for column in INDICATOR_COLUMNS}
             continue
+        if state.roles is not None and not state.columns and _odd_row(state, cells, line):
+            continue
         if state.roles is not None and (state.columns or not _ends_table(cells)):
+            _report_held(state)
             _read_row(state, cells, [str(c if c is not None else "") for c in raw], line)
             continue
         if state.roles is not None:
             _flush(state)
             state.roles = None
+            state.held.clear()  # notes after the table's last row belong to no table
         _read_meta(state, cells, line)
     if not found:
         return None
@@ -272,6 +278,33 @@ def _meta_kind(text: str) -> tuple[str | None, str]:
     if match := re.match(r"^([^:：]{1,12})[:：]\s*(.*)$", text, flags=re.S):
         key, inline = match.group(1), match.group(2).strip()
     return next((name for name, rx in _META.items() if rx.match(_key(key))), None), inline
+
+
+def _odd_row(state: _State, cells: list[str], line: int) -> bool:
+    """A row inside a table with a single filled cell: a category heading is read as one (产出指标 on a
+    row of its own sets the 一级 for the rows below); anything else (小计, a note, a page heading) is held
+    and reported if indicator rows follow, so that the table never ends at it. Key rows (项目名称 …) and
+    unit rows still close the table."""
+    filled = [c for c in cells if c]
+    if len(filled) != 1 or _meta_kind(filled[0])[0] or _UNIT.match(filled[0]):
+        return False
+    text = filled[0]
+    if (code := normalise_label(text, level=1)) is not None and len(code) == 1:
+        state.l1, state.l2 = text, ""
+        return True
+    if normalise_label(text, level=2) is not None:
+        state.l2 = text
+        return True
+    state.held.append((line, text))
+    return True
+
+
+def _report_held(state: _State) -> None:
+    """One-cell rows met inside a table that goes on: each is reported (E019), never silently lost."""
+    for line, text in state.held:
+        reason = "a one-cell row inside the table: a subtotal, note or heading"
+        state.problems.append(problem(state.path, line, "E019", reason=reason, text=text[:80]))
+    state.held.clear()
 
 
 def _ends_table(cells: list[str]) -> bool:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from nlp.errors import InputError
+from nlp.limits import LIMITS_ENV, Limits, check_archive
 from nlp.readers.blocks import Block, Span, Table, _detail, as_problem, best_reading
 from nlp.records import Document
 
@@ -59,6 +60,7 @@ def pdf_blocks(path: str | Path) -> tuple[list[Block], list[int]]:
     blocks: list[Block] = []
     scanned: list[int] = []
     with pdf:
+        _check_pages(path, pdf)
         try:
             for page in pdf.pages:
                 if not page.chars:
@@ -248,6 +250,22 @@ def _docx_table(tbl: Any, document: Any, *, where: str) -> Table:
 # ------------------------------------------------------------------------------------------ reading
 
 
+def _check_pages(path: Path, pdf: Any) -> None:
+    """Refuse a PDF whose page tree declares more pages than any table runs to (E057), before reading."""
+    from pdfminer.pdftypes import resolve1
+
+    limits = Limits.from_env()
+    try:
+        count = int(resolve1(resolve1(pdf.doc.catalog.get("Pages")).get("Count", 0)))
+    except Exception:  # a damaged page tree: reading the pages reports it (E052)
+        return
+    if count > limits.max_pdf_pages:
+        raise InputError(
+            "E057", path=path, what="the number of pages", value=f"{count:,}", limit=f"{limits.max_pdf_pages:,}",
+            advice=f"Give the pages that hold the table, or raise the limit with {LIMITS_ENV['max_pdf_pages']}.",
+        )  # fmt: skip
+
+
 def read_document(path: str | Path) -> Document:
     """Read a published .pdf or .docx file into the records the text readers produce.
 
@@ -270,6 +288,7 @@ def read_document(path: str | Path) -> Document:
         if suffix == ".pdf":
             blocks, scanned = pdf_blocks(path)
         else:
+            check_archive(path, Limits.from_env())
             blocks, scanned = docx_blocks(path), []
     except InputError as exc:
         return Document(path=str(path), layout="error", problems=(as_problem(path, exc),))

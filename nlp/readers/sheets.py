@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from nlp.errors import InputError
+from nlp.limits import LIMITS_ENV, Limits, check_archive
 from nlp.readers.blocks import Block, Span, Table, _detail, as_problem, best_reading
 from nlp.readers.text import decode
 from nlp.records import Document, Problem
@@ -43,6 +44,7 @@ def workbook_tables(path: str | Path) -> list[Table]:
         return _xls_tables(path)
     import openpyxl
 
+    check_archive(path, Limits.from_env())
     try:
         # Not read_only: merged ranges are only available on a fully loaded sheet.
         book = openpyxl.load_workbook(path, data_only=True)
@@ -183,16 +185,30 @@ def read_workbook(path: str | Path) -> Document:
     )
 
 
-def csv_rows(data: bytes) -> list[list[str]] | None:
+def csv_rows(data: bytes, *, path: str | Path = "") -> list[list[str]] | None:
     """The cells of a .csv (comma or tab separated; UTF-8, UTF-16 with BOM, GB18030); ``None`` if undecodable."""
     text = decode(data)
     if text is None:
         return None
+    limits = Limits.from_env()
     sample = text[:4096]
     delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
-    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    # Our writers protect formula-like text with an apostrophe (nlp.tabular); reading takes it off again.
-    return [
-        [cell[1:] if cell[:1] == "'" and looks_like_formula(cell[1:]) else cell for cell in row]
-        for row in rows
-    ]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[list[str]] = []
+    previous = csv.field_size_limit(limits.max_line_chars)
+    try:
+        # Our writers protect formula-like text with an apostrophe (nlp.tabular); reading takes it off again.
+        for row in reader:
+            rows.append(
+                [cell[1:] if cell[:1] == "'" and looks_like_formula(cell[1:]) else cell for cell in row]
+            )
+    except csv.Error as exc:
+        if "field larger" not in str(exc):
+            raise
+        raise InputError(
+            "E059", path=path, line=reader.line_num, what="a field", value=f"over {limits.max_line_chars:,} characters",
+            limit=f"{limits.max_line_chars:,}", advice=f"Check the quoting of the file, or raise {LIMITS_ENV['max_line_chars']}.",
+        ) from exc  # fmt: skip
+    finally:
+        csv.field_size_limit(previous)
+    return rows

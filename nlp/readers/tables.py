@@ -53,7 +53,7 @@ def read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         columns = list(dict.fromkeys(k for row in rows for k in row))
         return columns, [{k: "" if v is None else str(v) for k, v in row.items()} for row in rows]
     if suffix == ".csv":
-        grid = csv_rows(path.read_bytes())
+        grid = csv_rows(path.read_bytes(), path=path)
         if grid is None:
             raise InputError("E003", path=path)
     elif suffix in (".xlsx", ".xlsm", ".xls"):
