@@ -19,7 +19,7 @@ from typing import Any
 
 from nlp.errors import InputError
 from nlp.limits import Limits, TimeBudgetExceeded, check_file, check_text, time_budget
-from nlp.readers.blocks import as_problem
+from nlp.readers.blocks import as_problem, read_table
 from nlp.readers.text import LAYOUTS, decode, error_document, parse_rows, parse_text
 from nlp.records import INDICATOR_COLUMNS, Document, Problem
 
@@ -46,11 +46,11 @@ def _parse_table(path: Path) -> Document:
 
     if path.suffix.lower() == ".csv":
         rows = sheets.csv_rows(path.read_bytes(), path=path)
-        return _error(path, "E003") if rows is None else parse_rows(rows, path=str(path))
+        return _error(path, "E003") if rows is None else read_table(rows, path)
     if path.suffix.lower() == ".jsonl":
         return _read_jsonl(path)
     tables = sheets.workbook_tables(path)
-    docs = [parse_rows([list(row) for row in table.rows], path=str(path)) for table in tables]
+    docs = [read_table([list(row) for row in table.rows], path) for table in tables]
     found = [doc for doc in docs if doc.layout != "error"]
     if not found:
         return sheets.read_workbook(path)  # no header: a grid of cells, not a table

@@ -49,6 +49,10 @@ CASES = [
     ("excerpt_no_header.txt", "self_eval", 1, 5),
     ("html_markup.txt", "pipe_cells", 1, 5),
     ("two_row_header.txt", "self_eval", 1, 5),
+    ("single_spaced_projects.txt", "space_runs", 2, 9),
+    ("cell_per_line_basis.txt", "cell_per_line", 1, 6),
+    ("names_only_flattened.txt", "run_together", 1, 8),
+    ("run_together_lists.txt", "self_eval", 1, 6),
 ]
 
 
@@ -291,6 +295,103 @@ def test_read_found_spaced_header_with_caption_and_a_second_row() -> None:
     )
     assert [i.declared_code for i in project.indicators] == ["11", "12", "13", "22", "31"]
     assert [(s.line, s.reason) for s in found.skipped] == [(15, "合计行 total row")]
+
+
+def test_read_found_single_spaced_rows_with_project_columns_and_wrapped_values() -> None:
+    found = _read("single_spaced_projects.txt")
+    first, second = found.projects
+    assert (first.name, first.department, first.budget, first.line) == (
+        "草原防火物资购置",
+        "某旗林业和草原局",
+        86.0,  # 860,000.00 under "单位:元"
+        7,
+    )
+    assert first.goal == "购置扑火机具和防护装备，提升森林草原火灾扑救能力。"
+    # 指标性质 | 指标方向 hold 正向 | 大于等于: the comparator is composed into the value.
+    assert [(i.declared_code, i.name, i.annual_value, i.weight) for i in first.indicators[:4]] == [
+        ("11", "购置风力灭火机数量", "≥40台", "10"),
+        ("12", "物资验收合格率", "100%", "10"),
+        ("13", "物资采购完成时间", "10月底之前", "10"),  # value and weight on the lines below
+        ("14", "单台灭火机购置成本", "≤0.6万元", "10"),
+    ]
+    assert (first.indicators[4].annual_value, first.indicators[4].declared_code) == ("明显缩短", "22")
+    # A row without a category under a project is an indicator of it, not a new project.
+    assert [(i.name, i.declared_l2, i.annual_value) for i in second.indicators] == [
+        ("聘用护林员人数", "数量指标", "≥120人"),
+        ("巡护覆盖率", "数量指标", "≥95%"),
+        ("护林员满意度", "服务对象满意度", "≥90%"),
+    ]
+    assert found.skipped == ()
+
+
+def test_read_found_cell_per_line_basis_column_and_values_that_start_like_keys() -> None:
+    found = _read("cell_per_line_basis.txt")
+    project = found.projects[0]
+    assert (project.name, project.department, project.budget) == ("城区公厕保洁服务", "某市城市管理局", 120.0)
+    got = [(i.declared_code, i.name, i.annual_value, i.basis) for i in project.indicators]
+    assert got[:2] == [
+        ("11", "保洁公厕座数", "86", "计划标准"),
+        ("11", "保洁人员配备人数", "172", "计划标准"),
+    ]
+    # "控制在合同预算内" starts like the key 预算 but is a name under the header; its value is no name.
+    assert got[3] == ("14", "控制在合同预算内", "控制在预算内", "计划标准")
+    assert got[5] == ("31", "满意度", "90%", "计划标准")  # a bare label with a value is the name
+    assert found.skipped == ()  # "其他需说明的问题" closes the table
+
+
+def test_read_found_names_only_table_flattened_to_one_line() -> None:
+    found = _read("names_only_flattened.txt")
+    project = found.projects[0]
+    assert (project.name, project.department, project.budget) == ("残疾人托养服务补助资金", "省残联", 2100.0)
+    assert [i.name for i in project.indicators] == [
+        "居家托养补助人数",
+        "机构托养补助人数",
+        "补贴托养机构个数",
+        "托养服务人员培训人次",  # the line broke inside the name
+        "托养补助标准执行达标率",
+        "托养机构年检合格率",
+        "托养残疾人家庭负担减轻程度",
+        "托养残疾人满意度",  # not the label 满意度指标 of "…满意度 指标值"
+    ]
+    assert [(i.declared_code, i.annual_value) for i in project.indicators[-2:]] == [("22", ""), ("31", "")]
+    assert [s.text for s in found.skipped] == ["绩效指标", "指标值"]
+
+
+def test_read_found_run_together_names_with_numbers_and_glued_amounts() -> None:
+    project = _read("run_together_lists.txt").projects[0]
+    assert (project.name, project.department, project.budget) == ("县级应急物资储备", "某县应急管理局", None)
+    got = [(i.declared_code, i.name, i.annual_value, i.actual_value) for i in project.indicators]
+    assert got[0] == ("11", "3000顶帐篷、2000床棉被储备到位率", "100%", "100%")
+    assert got[3] == ("13", "应急物资调拨响应时间", "≤2小时", "1.5小时")
+    assert got[4] == ("22", "因物资短缺引起的救助延误事件数", "0起", "0起")
+    assert project.indicators[2].deviation_reason == "部分棉被受潮"
+
+
+def test_read_narrative_targets_section_shared_values_and_numbered_items() -> None:
+    indicators = _read_as_found("narrative_targets.txt")
+    got = {i.name: (i.annual_value, i.actual_value) for i in indicators}
+    assert len(indicators) == 11
+    # Under "三、绩效目标" the "name value" parts are targets; "全县" is no part of the name.
+    assert got["农村公路日常养护里程"] == ("860公里", "")
+    assert got["往返县城、乡镇的养护巡查车辆"] == ("4辆", "")  # 、 inside a name does not cut it
+    assert got["路面病害处治及时率"] == ("95%", "97%")  # "1)" numbering dropped
+    assert got["养护资金拨付及时率(%)"] == ("100", "100")
+    assert [got[n] for n in ("路况检测合格率", "桥涵完好率", "安全设施完好率")] == [("", "100%")] * 3
+    assert not any("预算" in name or "执行数" in name for name in got)  # the budget is no indicator
+
+
+def test_read_narrative_lists_in_cells_under_a_label_cell() -> None:
+    indicators = _read_as_found("narrative_in_cells.txt")
+    assert {(i.project, i.department) for i in indicators} == {("文化馆免费开放", "某区文化和旅游局")}
+    assert [(i.line, i.declared_l1, i.name, i.annual_value) for i in indicators] == [
+        (4, "产出指标", "举办公益培训班", "12期"),
+        (4, "产出指标", "开展文艺演出场次", "20场"),
+        (4, "产出指标", "免费开放天数", "≥300天"),
+        # A pipe line is never joined to the next as a wrapped one.
+        (5, "效益指标", "受益群众人次", "≥5万人次"),
+        (5, "效益指标", "基层文艺团队数量", "15支"),
+        (6, "满意度指标", "参与群众满意度", "≥90%"),
+    ]
 
 
 def test_read_found_budget_page_without_indicators_is_none() -> None:

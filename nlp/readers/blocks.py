@@ -12,8 +12,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nlp.errors import InputError
-from nlp.readers.text import parse_rows, parse_text
-from nlp.records import Document, Problem
+from nlp.readers.text import parse_rows, parse_text, read_as_found
+from nlp.records import Document, Problem, Project
+from nlp.taxonomy import normalise_label
 
 __all__ = ["Table", "Block", "Span", "filled_rows", "blocks_text", "unwrap", "best_reading", "as_problem"]
 
@@ -141,6 +142,82 @@ def _detail(exc: BaseException) -> str:
     return text[:120]
 
 
+def read_table(rows: Sequence[Sequence[object]], path: str | Path) -> Document:
+    """A sheet or CSV read the way its copied text would be: a plain header grid goes to the reader of
+    tables as found too (merged cells left empty, page furniture, totals, 指标1: prefixes, self-evaluation
+    columns), which wins when it reads the table differently into as many projects; coded lists and
+    zhibiao's own columns stay with the grid reader that knows them. Row ``k`` is line ``k + 1`` either way."""
+    grid = parse_rows(rows, path=str(path))
+    if grid.layout not in ("grid", "error"):
+        return grid
+    lines = [" | ".join(_flat(cell) for cell in row) if any(row) else "" for row in rows]
+    found = read_as_found(lines, str(path))
+    if grid.layout == "error":
+        return found if found is not None and found.indicators else grid
+    if found is None or not found.indicators or len(found.projects) < len(grid.projects):
+        return grid  # per-row project columns: the grid reader keeps the projects apart
+    if _unexplained(grid, found) or _same(found, grid):
+        return grid
+    if len(found.projects) == len(grid.projects):
+        # Key cells the grid reader took from columns of its own (部门 on every row) complete the projects.
+        projects = tuple(_completed(f, g) for f, g in zip(found.projects, grid.projects, strict=True))
+        found = replace(found, projects=projects)
+    return found
+
+
+def _same(found: Document, grid: Document) -> bool:
+    """Both readers read the same indicators: the grid's reading (and its layout name) stands."""
+    fields = ("declared_code", "name", "description", "cycle_value", "annual_value", "line")
+    return [tuple(getattr(i, f) for f in fields) for i in found.indicators] == [
+        tuple(getattr(i, f) for f in fields) for i in grid.indicators
+    ]
+
+
+def _unexplained(grid: Document, found: Document) -> bool:
+    """Whether the grid reader took a row that the reader of tables as found neither took nor passed
+    over for a reason of its own (a total, page furniture): then the grid's reading is the safer one."""
+    taken = {i.line for i in found.indicators}
+    last = max(taken)
+    reasons = {p.line: p.message for p in found.passed_over}
+
+    def unexplained(line: int) -> bool:
+        if line in taken:
+            return False
+        if line in reasons:
+            return "表外行" in reasons[line]  # "outside a table": a table it lost track of
+        return line < last  # silently skipped inside the table; lines after its end are furniture
+
+    return any(unexplained(i.line) for i in grid.indicators)
+
+
+def _completed(found: Project, grid: Project) -> Project:
+    if found.name != grid.name and found.name:
+        return found
+    fields = ("name", "department", "goal", "budget")
+    missing = {
+        name: getattr(grid, name) for name in fields if not getattr(found, name) and getattr(grid, name)
+    }
+    if not missing:
+        return found
+    project = replace(found, **missing)
+    indicators = tuple(
+        replace(
+            i, project=project.name, department=project.department, goal=project.goal, budget=project.budget
+        )
+        for i in found.indicators
+    )
+    return replace(project, indicators=indicators)
+
+
+def _flat(cell: object) -> str:
+    return "" if cell is None else str(cell).replace("\n", "")
+
+
+def _placed(document: Document) -> int:
+    """Indicators whose declared 一级 reads as a 一级 label."""
+    return sum(len(normalise_label(i.declared_l1, level=1) or "") == 1 for i in document.indicators)
+
+
 def best_reading(blocks: Sequence[Block], *, path: Path, styles: Sequence[str]) -> Document:
     """Read the blocks every faithful way and keep the reading that finds the most indicators.
 
@@ -152,11 +229,13 @@ def best_reading(blocks: Sequence[Block], *, path: Path, styles: Sequence[str]) 
     readers: dict[str, Callable[[], Document]] = {
         "tabs": lambda: parse_text(blocks_text(blocks, style="tabs"), path=str(path)),
         "cells": lambda: parse_text(blocks_text(blocks, style="cells"), path=str(path)),
-        "rows": lambda: parse_rows(_grid(blocks), path=str(path)),
+        "rows": lambda: read_table(_grid(blocks), path),
     }
     has_table = any(block.table is not None for block in blocks)
     readings = [readers[style]() for style in styles if style != "rows" or has_table]
-    best = max(readings, key=lambda d: (len(d.indicators), -len(d.problems), -readings.index(d)))
+    # On a tie, the reading whose 一级 cells hold 一级 labels (not a 二级 shifted into the 一级 column by
+    # a merged cell) wins, then the one with fewer problems, then the order of ``styles``.
+    best = max(readings, key=lambda d: (len(d.indicators), _placed(d), -len(d.problems), -readings.index(d)))
     best = replace(best, path=str(path))
     if not best.indicators:
         problems = best.problems or (as_problem(path, InputError("E004", path=path)),)

@@ -38,6 +38,7 @@ __all__ = [
     "is_total",
     "is_budget_row",
     "is_furniture",
+    "is_basis",
     "ends_table",
     "name_like",
     "strip_name",
@@ -198,10 +199,27 @@ def category(text: str) -> str | None:
     compact = _SPACES.sub("", simplify(text))
     match = _CATEGORY.match(compact)
     if not match:
-        return None
+        return _loose_category(compact)
     stem = _CANON.get(match.group(1), match.group(1))
     label = stem + "指标"
     return label if normalise_label(label) else None
+
+
+# Labels a template words its own way around a known stem: "预期产出指标", "社会经济生态效益指标",
+# "服务对象或受益者满意度指标", "可持续性发展影响指标".
+_LOOSE = re.compile(r"^[\u4e00-\u9fff]{0,6}(产出|效益|满意度|可持续)[\u4e00-\u9fff]{0,4}指标$")
+
+
+def _loose_category(compact: str) -> str | None:
+    match = _LOOSE.match(compact)
+    if not match or len(compact) > 14:
+        return None
+    stem = match.group(1)
+    if stem == "可持续":
+        return "可持续影响指标"
+    if stem == "满意度" and re.search(r"服务对象|受益|群众|公众", compact):
+        return "服务对象满意度指标"
+    return stem + "指标"
 
 
 def category_level(label: str) -> int:
@@ -298,12 +316,13 @@ _DATE = re.compile(
 _QUAL_WORDS = (
     "良好|显著|明显|有效|提升|提高|改善|增强|完成|达标|合格|优秀|满意|稳定|健全|规范|达到|符合|正常|保障|落实"
     "|按时|按期|及时|到位|有序|加强|降低|减少|增加|增长|上升|下降|好转|可控|安全|持续|逐步|促进|全覆盖|准确"
-    "|无|是|否|有|高|中|低|好|较好|优|良|长期|完善|实现|覆盖|发挥|推进|扩大|巩固|缓解"
+    "|无|是|否|有|高|中|低|好|较好|优|良|长期|完善|实现|覆盖|发挥|推进|扩大|巩固|缓解|缩短|加快|优化"
 )
 _QUAL = re.compile(
     rf"^(?:(?:逐步|持续|有效|明显|显著|全面|进一步|不断|较好|大幅|稳步|确保|按时|按期|及时|全部|基本|有所|得到|"
     rf"稳定|整体|切实|大力|积极|较大|一定|较为|不断|能够)?.{{0,6}}(?:{_QUAL_WORDS})(?:了|化)?"
-    r"|100%|零|零发生|0|无重大.{0,6}|无.{0,8}事件|符合.{0,10}(?:要求|标准|规定)|达到.{0,10}(?:要求|标准))$"
+    r"|100%|零|零发生|0|无重大.{0,6}|无.{0,8}事件|符合.{0,10}(?:要求|标准|规定)|达到.{0,10}(?:要求|标准)"
+    r"|控制在.{0,10}(?:以内|之内|范围内|内))$"
 )
 # Names end like this; "有效投诉率" is a name even though it starts like a value.
 _NAME_END = re.compile(
@@ -316,6 +335,15 @@ _NUMBER = re.compile(r"^[-+]?\d+(?:\.\d+)?\s*(?:分|%)?$")
 _PLACE = re.compile(
     r"^(?:合计|总计|汇总|全省|全市|全区|全县|全州|小计|总体|.{1,8}(?:省|市|县|区|州|旗|盟|镇|乡|街道|地区|本级))$"
 )
+
+
+# The 2018-2020 templates' 绩效标准 / 指标值确定依据 column holds one of these words.
+_BASIS = re.compile(r"^(?:计划|行业|历史|其他|其它|国家|地方)标准$")
+
+
+def is_basis(text: str) -> bool:
+    """A cell of the 绩效标准 column: "计划标准", "行业标准", "历史标准", "其他标准"."""
+    return bool(_BASIS.match(key(text)))
 
 
 def is_number(text: str) -> bool:
@@ -395,12 +423,13 @@ _BUDGET = re.compile(
 _FURNITURE = re.compile(
     r"^(?:当前位置|您的位置|首页|打印|关闭|返回|返回顶部|收藏|分享|字号|发布时间|发布日期|来源[:：]|浏览次数|阅读次数|"
     r"【|上一篇|下一篇|相关链接|附件|扫一扫|版权所有|主办|承办|网站地图|联系我们|信息来源|点击|索引号|分类|"
-    r"填报人|联系电话|填表人|审核人|负责人|注[:：]|说明[:：]|备注[:：]|单位[:：]|金额单位|单位[:：]?万元|今天是|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\s+\S)"
+    r"填报人|联系电话|填表人|审核人|负责人|注[:：]|说明[:：]|备注[:：]|单位[:：]|金额单位|单位[:：]?万元|今天是|"
+    r"文件下载|如(?:果)?您对|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\s+\S)"
 )
 
 
 _ENDS_TABLE = re.compile(
-    r"^(?:.{0,8}审核意见|评价结论|存在问题|改进措施|填表人|填报人|填表日期|单位负责人|扫一扫|相关解读|相关链接|附件|上一篇|下一篇|版权所有|打印|关闭"
+    r"^(?:.{0,8}审核意见|评价结论|存在问题|改进措施|其他需?要?说明的?问题|填表人|填报人|填表日期|单位负责人|扫一扫|相关解读|相关链接|附件|上一篇|下一篇|版权所有|打印|关闭"
     r"|\[(?:下载|打印|关闭)\]|【(?:打印|关闭)】|注[:：]|说明[:：]|备注[:：])"
 )
 

@@ -30,7 +30,7 @@ from nlp.readers.cells import (
     key,
     split_cells,
 )
-from nlp.readers.header import Header, find_header, stream_cells
+from nlp.readers.header import Header, compact_text, find_header, stream_cells
 from nlp.readers.html import html_rows, is_html
 from nlp.readers.meta import (
     GOAL_LABELS,
@@ -38,6 +38,8 @@ from nlp.readers.meta import (
     TITLE,
     Draft,
     build_project,
+    drop_code,
+    meta_key,
     meta_pairs,
     parse_budget,
 )
@@ -73,9 +75,15 @@ def read_found(lines: Sequence[str], path: str) -> Found | None:
         if header:
             seen = True
             header.line = numbers[i]
-            first = next(iter(META_IN.finditer(kinds.simplify(header.before))), None)
-            if first:  # "…自评表项目名称乡村公路养护主管部门…一级指标…": the keys before the header
-                _apply_meta(walk, meta_pairs([header.before[first.start() :]]), numbers[i])
+            # "…自评表项目名称乡村公路养护主管部门…一级指标…": the keys before the header; a title
+            # ("…绩效目标表") is no key, the first key that reads as one is.
+            keys = (
+                meta_pairs([header.before[m.start() :]])
+                for m in META_IN.finditer(kinds.simplify(header.before))
+            )
+            first = next((pairs for pairs in keys if pairs), None)
+            if first:
+                _apply_meta(walk, first, numbers[i])
             _open(walk, header)
             if header.style == "stream":
                 for cell in header.rest:
@@ -207,6 +215,8 @@ def _step(walk: Walk, line: str, n: int) -> None:
     pairs = meta_pairs(cells)
     if pairs and walk.header is not None and _looks_like_row(cells):
         pairs = []
+    if pairs and walk.header is not None and not (meta_key(cells[0]) or re.search(r"[:：]", cells[0])):
+        pairs = []  # "控制在预算成本内" starts like a key; under a header only a key cell or "键：值" is one
     if pairs and walk.header is not None and pairs[0][0] in ("budget", "goal") and len(cells) > 2:
         pairs = []  # "警示标志设置成本预算 | = | 5 | 万元": an indicator about a budget, not the project's
     if pairs:
@@ -280,11 +290,11 @@ def _apply_meta(walk: Walk, pairs: list[tuple[str, str, str]], n: int) -> None:
         elif kind == "unit_name":
             if draft.rows and draft.name and draft.name != value:
                 _new_draft(walk, n)
-            walk.draft.department = value
+            walk.draft.department = drop_code(value)
             if not walk.draft.name:
                 walk.draft.name, walk.draft.line = value, n
         elif kind == "department" and (not draft.department or re.match(r"^主管", key(word))):
-            draft.department = value
+            draft.department = drop_code(value)
         elif kind == "budget" and draft.budget is None:
             draft.budget = parse_budget(value, walk.unit_hint or key(word))
         elif kind == "goal":
@@ -303,11 +313,12 @@ def _row(walk: Walk, cells: list[str], style: str, line: str, n: int) -> None:
         add_cell(walk, next(c for c in cells if c), n)
         return
     if header.style == "stream":
-        for cell in stream_cells(re.sub(r"\s+", "", line)):
+        compact, breaks = compact_text(line)
+        for cell in stream_cells(compact, breaks=breaks):
             add_cell(walk, cell, n)
         return
     if len(cells) == 1 and style == "single":
-        cells = cut.tokens(cells[0]) if " " in cells[0].strip() else cut.split_run(cells[0])
+        cells = _single_spaced(cells[0], header)
     if all(kinds.is_place(c) for c in cells if c) and len(cells) > 1 and not walk.draft.rows:
         at = walk.body.index("annual_value") if "annual_value" in walk.body else len(walk.body)
         walk.body[at : at + 1] = ["annual_value", *["extra"] * (len(cells) - 1)]
@@ -319,7 +330,8 @@ def _row(walk: Walk, cells: list[str], style: str, line: str, n: int) -> None:
         return
     project_cells: list[str] = []
     if header.project_columns:
-        at = next((k for k, c in enumerate(cells) if category(c)), len(cells))
+        # A row without a category under a project that has rows already is an indicator row of it.
+        at = next((k for k, c in enumerate(cells) if category(c)), 0 if walk.draft.rows else len(cells))
         project_cells, cells = cells[:at], cells[at:]
         _project_columns(walk, project_cells, n)
         if not cells:
@@ -331,6 +343,16 @@ def _row(walk: Walk, cells: list[str], style: str, line: str, n: int) -> None:
     if style == "single" and len([c for c in rest if c]) == 1 and " " in rest[0] and len(walk.body) > 1:
         rest = rest[0].split(" ", 1)  # "返本分红比例 第一年按总投资额返本20%": a name, then a value in words
     record(walk, cats, fit_row(rest, walk.body), rest, line, n)
+
+
+def _single_spaced(text: str, header: Header) -> list[str]:
+    """The cells of a row written with single spaces: project cells (one word each, up to the first
+    category) and then the words of the indicator, neighbouring words of one name joined again."""
+    if " " not in text.strip():
+        return cut.split_run(text)
+    words = text.split()
+    at = next((k for k, w in enumerate(words) if category(w)), 0) if header.project_columns else 0
+    return [*words[:at], *cut.tokens(" ".join(words[at:]))]
 
 
 def _continues(walk: Walk, cells: list[str]) -> bool:
@@ -363,7 +385,7 @@ def _project_columns(walk: Walk, cells: list[str], n: int) -> None:
         walk.draft.name, walk.draft.line = fitted["project"], n
         walk.draft.header_line = walk.header.line
     if fitted.get("department"):
-        walk.draft.department = fitted["department"]
+        walk.draft.department = drop_code(fitted["department"])
     if fitted.get("budget"):
         walk.draft.budget = parse_budget(fitted["budget"], walk.unit_hint)
     if fitted.get("goal"):

@@ -108,7 +108,8 @@ _GOAL_LABEL = re.compile(r"^(实施周期|(\d{4}年)?年?度?)(总体)?(绩效)?
 _UNIT = re.compile(r"^(金额)?单位\s*[:：]\s*(万元|元)$")
 _PLACEHOLDER = re.compile(r"^[-—–/／\\]+$")
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
-_TOTALS = {"合计", "总计", "小计"}
+_NAME_PREFIX = re.compile(r"^\s*指标\s*\d+\s*[:：、.]\s*")  # "指标1：养护绿地面积"
+_TOTALS = {"合计", "总计", "小计", "总分", "得分合计", "分值合计"}
 
 
 def _key(text: str) -> str:
@@ -429,7 +430,13 @@ def _read_row(state: _State, cells: list[str], raw: list[str], line: int) -> Non
     elif l2:
         state.l2 = l2
     values = _fit_values(cells, roles, name_at, width=len(state.header))
-    name = cells[name_at] if name_at < len(cells) else ""
+    name = _NAME_PREFIX.sub("", cells[name_at]) if name_at < len(cells) else ""
+    if re.sub(r"\s+", "", name) in _TOTALS:
+        reason = "a total row, not an indicator"
+        state.problems.append(
+            problem(state.path, line, "E019", reason=reason, text=" | ".join(c for c in cells if c)[:80])
+        )
+        return
     if not name:
         if any(values.values()):
             header = state.header[roles["name"]]

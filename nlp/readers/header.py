@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from nlp.readers.cells import (
     _ENUM,
     _HEADER_OF,
+    _NAME_END,
     _PINYIN,
     _SCORE_NOTE,
     _STEMS,
@@ -30,7 +31,7 @@ from nlp.readers.cells import (
     split_cells,
 )
 
-__all__ = ["Header", "header_roles", "find_header", "stream_cells"]
+__all__ = ["Header", "header_roles", "find_header", "stream_cells", "compact_text"]
 
 
 _CATS = ("l1", "l2", "frame")
@@ -42,6 +43,7 @@ _TABLE_COLUMNS = {
     "部门名称": "department",
     "主管部门": "department",
     "实施单位": "department",
+    "项目单位": "department",
     "预算单位": "department",
     "预算数": "budget",
     "预算金额": "budget",
@@ -77,7 +79,12 @@ class Header:
 
     @property
     def project_columns(self) -> list[str]:
-        return [r for r in self.roles if r in _PROJECT_COLUMNS]
+        """The project columns left of the indicator columns; unnamed columns among them (项目单位, 项目类别)
+        stay as "unknown", so the cells of a row line up with them."""
+        first = next((k for k, r in enumerate(self.roles) if r in _CATS or r in _NAMEISH), len(self.roles))
+        if not any(r in _PROJECT_COLUMNS for r in self.roles[:first]):
+            return [r for r in self.roles if r in _PROJECT_COLUMNS]
+        return [r for r in self.roles[:first] if r in _PROJECT_COLUMNS or r == "unknown"]
 
 
 _HEADER_WORDS = sorted(_HEADER_OF, key=len, reverse=True)
@@ -171,12 +178,11 @@ def _spaced_header(words: list[str], lines: Sequence[str], i: int) -> Header | N
         whole = word + below[j] if j < len(below) else ""
         if whole and (roles[k] == "unknown" or key(whole) in _HEADER_OF) and header_role(whole):
             joined[k], j = whole, j + 1
-    if not below or j != len(below):
-        return None
-    roles = header_roles(joined)
-    if not roles or "unknown" in roles:
-        return None
-    return Header(roles, "single", i + 1, i + 1, joined)
+    if below and j == len(below) and (two := header_roles(joined)) and "unknown" not in two:
+        return Header(two, "single", i + 1, i + 1, joined)
+    # No second header row: columns the reader has no word for (项目单位, 项目类别) are kept as "unknown".
+    known = [r for r in roles if r != "unknown"]
+    return Header(roles, "single", i, i + 1, words) if len(known) >= 2 * roles.count("unknown") else None
 
 
 def _header_in(cells: list[str], style: str, i: int) -> Header | None:
@@ -210,7 +216,7 @@ def _header_in(cells: list[str], style: str, i: int) -> Header | None:
 def _header_in_text(text: str, i: int) -> Header | None:
     """A header inside a page that lost all its line breaks: the longest chain of header words, the text
     after it cut into cells by :func:`stream_cells`."""
-    compact = re.sub(r"\s+", "", _PINYIN.sub("", text))
+    compact, breaks = compact_text(text)
     plain = simplify(compact)
     if len(plain) != len(compact):  # NFKC changed a length: match on the text as it is
         plain = compact
@@ -230,28 +236,49 @@ def _header_in_text(text: str, i: int) -> Header | None:
     named = [w for w in words if w != "指标"]
     if not roles or len(set(roles)) < 3 or len(named) < 2 or len(set(named)) < len(named):
         return None
-    header = Header(roles, "stream", i, i + 1, words, stream_cells(compact[best[-1].end() :]))
+    end = best[-1].end()
+    cells = stream_cells(compact[end:], breaks={b - end for b in breaks if b > end})
+    header = Header(roles, "stream", i, i + 1, words, cells)
     header.before = compact[: best[0].start()]
     return header
 
 
 _STREAM_UNITS = (
     "万元|元|万人次|人次|万人|人|次|件|场|户|吨|公里|千米|米|平方米|立方米|万亩|亩|天|个月|年|月|日|小时|座|处|所|台|套"
-    "|批次|批|项|家|册|份|条|辆|分|期|篇|个|名|本|株|头|只|元/人|kg|km|m|t"
+    "|批次|批|项|家|册|份|条|辆|分|期|篇|个|名|本|株|头|只|起|元/人|kg|km|m|t"
 )
 _STREAM_VALUE = re.compile(
     rf"(?:≥|≤|>|<|=|≧|≦|＞|＜|约)?\d+(?:\.\d+)?(?:%|‰|(?:{_STREAM_UNITS})(?![\u4e00-\u9fff]{{2}}率))?"
     r"|\d{4}年(?:\d{1,2}月)?(?:\d{1,2}日)?(?:底|末)?前?"
 )
-_STREAM_LABEL = re.compile(rf"{_ENUM}({_STEMS})(?:类)?(?:指标|目标){_SCORE_NOTE}")
+# "…满意度指标值" is a name and the header word 指标值, not the label 满意度指标.
+_STREAM_LABEL = re.compile(rf"{_ENUM}({_STEMS})(?:类)?(?:指标|目标)(?!值){_SCORE_NOTE}")
 
 
-def stream_cells(compact: str) -> list[str]:
+def compact_text(text: str) -> tuple[str, set[int]]:
+    """``text`` without whitespace (and pinyin glosses), and the positions in it where whitespace was: a
+    PDF flattened to one line keeps a space between cells, but also inside the words it wrapped."""
+    compact: list[str] = []
+    breaks: set[int] = set()
+    for char in _PINYIN.sub("", text):
+        if char.isspace():
+            if compact:
+                breaks.add(len(compact))
+        else:
+            compact.append(char)
+    return "".join(compact), breaks
+
+
+def stream_cells(compact: str, *, breaks: set[int] | frozenset[int] = frozenset()) -> list[str]:
     """Text whose cells ran together with no line breaks at all, cut at category labels and at values that
-    follow a name; a name carrying its description ("…次数反映…情况") is cut at 反映.
+    follow a name; a name carrying its description ("…次数反映…情况") is cut at 反映. At ``breaks`` (where
+    whitespace was) a name that is complete ("…人数") ends, so a column of names without values comes
+    apart; a break inside a name ("…项目补助 基地个数") joins it again.
 
     >>> stream_cells("数量指标培训人数反映培训规模500人次520人次质量指标合格率100%98%")
     ['数量指标', '培训人数', '反映培训规模', '500人次', '520人次', '质量指标', '合格率', '100%', '98%']
+    >>> stream_cells("补助人数补贴学校数", breaks={4})
+    ['补助人数', '补贴学校数']
     """
     cells: list[str] = []
     name = ""
@@ -266,7 +293,14 @@ def stream_cells(compact: str) -> list[str]:
 
     while i < len(compact):
         label = _STREAM_LABEL.match(simplify(compact[i : i + 24]))
-        value = _STREAM_VALUE.match(compact, i) if len(name) >= 2 or cells and is_value(cells[-1]) else None
+        # A number after "、" is still the name: "5000吨稻谷、500吨成品粮储备到位率".
+        if len(name) >= 2:
+            after = not name.endswith(("、", "，", ","))
+        else:
+            after = bool(cells) and is_value(cells[-1])
+        # Not in the middle of a number.
+        inside = i > 0 and (compact[i - 1].isdigit() or compact[i - 1] == ".")
+        value = _STREAM_VALUE.match(compact, i) if after and not inside else None
         if label:
             flush()
             cells.append(compact[i : i + label.end()])
@@ -276,6 +310,8 @@ def stream_cells(compact: str) -> list[str]:
             cells.append(value.group())
             i = value.end()
         else:
+            if i in breaks and len(name) >= 3 and "、" not in name and _NAME_END.search(simplify(name)):
+                flush()
             name += compact[i]
             i += 1
     flush()

@@ -21,6 +21,7 @@ __all__ = [
     "meta_key",
     "meta_pairs",
     "parse_budget",
+    "drop_code",
     "META_IN",
     "GOAL_LABELS",
     "TITLE",
@@ -91,17 +92,17 @@ _META_RULES: tuple[tuple[str, str], ...] = (
     (
         "department",
         r"(?:项目|中央|省级|市级|县级)?(?:主管部门|主管单位|实施单位|执行单位|预算部门|预算单位|项目单位|申报单位"
-        r"|资金使用单位|用款单位|责任单位|负责单位)(?:名称|及编码|及代码)?",
+        r"|资金使用单位|用款单位|责任单位|负责单位)(?:名称|及其?编码|及其?代码)?",
     ),
     (
         "budget",
-        r".{0,8}(?:预算(?:金额|数|资金|总额|安排)?|资金总额|预算资金|项目资金|资金规模|总金额|申报金额|项目金额|预算总额|总投资|预算安排)"
+        r".{0,8}(?:预算(?:金额|数|资金|总额|安排)?|资金总额|预算资金|项目资金|资金规模|资金额度|总金额|申报金额|项目金额|预算总额|总投资|预算安排)"
         r"(?:\((?:万元|元)\))?",
     ),
     ("goal", r".{0,6}(?:绩效目标|总体目标|年度目标|整体目标|主要任务|项目目标|中期目标)"),
     (
         "skip",
-        r"联系人(?:及电话)?|联系电话|项目经办人(?:电话)?|经办人|项目属性|项目类别|项目分类|项目性质|项目起止时间"
+        r"联系人(?:及电话)?|(?:项目)?负责人及电话|联系电话|项目经办人(?:电话)?|经办人|项目属性|项目类别|项目分类|项目性质|项目起止时间"
         r"|项目支出实施期|建设周期|项目负责人|业务主管部门|项目审批|项目类型|填报类型",
     ),
 )
@@ -171,9 +172,15 @@ def meta_pairs(cells: list[str]) -> list[tuple[str, str, str]]:
     return pairs
 
 
+def drop_code(name: str) -> str:
+    """A department without its budget code: "301002-某旗林业局" or "某市城市管理局 301001" -> the name."""
+    return re.sub(r"^\d{3,}\s*[-－]\s*|\s+\d{5,}$", "", name.strip())
+
+
 def parse_budget(text: str, unit_hint: str) -> float | None:
     match = re.search(r"-?\d[\d,，]*(?:\.\d+)?", kinds.simplify(text))
-    if not match:
+    if not match or re.match(r"\.\d", kinds.simplify(text)[match.end() :]):
+        return None  # "86.586.5100%": amounts run together, none can be told apart
         return None
     number = float(re.sub(r"[,，]", "", match.group()))
     unit = kinds.simplify(text) if re.search(r"万|元", kinds.simplify(text)) else unit_hint

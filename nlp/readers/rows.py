@@ -20,6 +20,7 @@ from nlp.readers.cells import (
     category,
     despace,
     header_role,
+    is_basis,
     is_comparator,
     is_number,
     is_unit,
@@ -100,6 +101,8 @@ def compat(cell: str, role: str) -> float:
         return 0.0
     value, number = is_value(cell), is_number(cell)
     text = not value and not number
+    if is_basis(cell):
+        return 4.0 if role == "basis" else -5.0 if role == "name" else 0.0
     if role == "name":
         return 3.0 if name_like(cell) else 1.0 if soft_value(cell) else -5.0
     if role in TEXT_ROLES:

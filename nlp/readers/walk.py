@@ -32,6 +32,7 @@ NO_NAME = "无指标名称 no indicator name"
 NO_VALUE = "无指标值 no value"
 TOTAL = "合计行 total row"
 REPEATED = "重复行 repeated row"
+_NOT_COMPARING = ("正向", "反向", "中性", "定性", "定量")
 
 # ------------------------------------------------------------------------------------------ the walk
 
@@ -94,8 +95,10 @@ def record(walk: Walk, cats: list[str], fitted: dict[str, str], rest: list[str],
         return
     place(walk, cats)
     annual = fitted.get("annual_value", "") or fitted.get("extra", "")
-    if annual and ("comparator" in fitted or "unit" in fitted):
-        comparator = fitted.get("comparator", "").translate(_SYMBOLS)
+    if annual and ("comparator" in fitted or "unit" in fitted or "direction" in fitted):
+        # 指标性质 and 指标方向 hold 正向/反向 and 大于等于 in either order: the comparator is the one that compares.
+        cells = [fitted.get(r, "").translate(_SYMBOLS) for r in ("comparator", "direction")]
+        comparator = next((c for c in cells if c and c not in _NOT_COMPARING), cells[0])
         annual = compose_value(annual, comparator, fitted.get("unit", ""))
     row = {f: fitted.get(f, "") for f in FIELDS}
     row.update(
@@ -159,6 +162,11 @@ def add_cell(walk: Walk, cell: str, n: int) -> None:
     if category(cell):
         flush_cells(walk)
         add_cell(walk, cell, n)
+        return
+    if kinds.is_basis(cell) and "basis" in body[walk.pos :]:
+        walk.cur_fit["basis"] = cell  # "计划标准": the basis column, though it ends like a name
+        walk.cur.append((cell, n))
+        walk.pos = body.index("basis", walk.pos) + 1
         return
     text = not is_value(cell) and not is_number(cell)
     # A name never ends a reason or a value: "库存数量真实率" after a full row starts the next row.
