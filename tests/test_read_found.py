@@ -53,6 +53,7 @@ CASES = [
     ("cell_per_line_basis.txt", "cell_per_line", 1, 6),
     ("names_only_flattened.txt", "run_together", 1, 8),
     ("run_together_lists.txt", "self_eval", 1, 6),
+    ("run_together_self_eval.txt", "self_eval", 1, 7),
 ]
 
 
@@ -576,3 +577,18 @@ def test_read_narrative_sentences_targets_traditional_and_wrapped() -> None:
     assert got["修复路面坑槽"] == ("≥150平方米", "")
     assert got["路面平整度达标率"] == ("≥90%", "")
     assert not any("指标" in name or "目标" in name for name in got)
+
+
+def test_read_found_run_together_self_evaluation_rows_keep_target_and_achieved_apart() -> None:
+    found = _read("run_together_self_eval.txt")
+    rows = [(i.name, i.annual_value, i.actual_value) for i in _indicators(found)]
+    assert rows == [
+        ("新建集中供水工程", "3处", "3处"),
+        ("改造供水管网", "≥20公里", "21.6公里"),
+        ("水质检测合格率", "≥95%", "97%"),
+        ("工程完工时间", "11月", "已完成"),
+        ("单处工程建设成本", "≤40万元", "39.5万元"),
+        ("受益人口", "≥8000人", "8350人"),
+        ("受益群众满意度", "≥90%", "93%"),
+    ]
+    assert [i.declared_code for i in _indicators(found)] == ["11", "11", "12", "13", "14", "22", "31"]

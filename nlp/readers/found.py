@@ -342,7 +342,23 @@ def _row(walk: Walk, cells: list[str], style: str, line: str, n: int) -> None:
         return
     if style == "single" and len([c for c in rest if c]) == 1 and " " in rest[0] and len(walk.body) > 1:
         rest = rest[0].split(" ", 1)  # "返本分红比例 第一年按总投资额返本20%": a name, then a value in words
+    if style == "single" and " " not in line.strip():
+        rest = _values_apart(rest, walk.body)
     record(walk, cats, fit_row(rest, walk.body), rest, line, n)
+
+
+def _values_apart(rest: list[str], body: list[str]) -> list[str]:
+    """A row run together under a header with several value columns (target, achieved): the values at
+    its end cut apart ("项目建设成本≤50万元47.68万元" -> name, "≤50万元", "47.68万元")."""
+    most = sum(role in ("cycle_value", "annual_value", "actual_value") for role in body)
+    filled = [c for c in rest if c]
+    if most < 2 or not filled or len(filled) > 2:
+        return rest
+    parts = cut.split_values("".join(filled), most)  # the cells came from one run: cut it afresh
+    if parts is None or not parts[0]:
+        return rest
+    head, values = parts
+    return [head, *values]
 
 
 def _single_spaced(text: str, header: Header) -> list[str]:

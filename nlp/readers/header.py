@@ -92,6 +92,26 @@ _HEADER_RUN = re.compile("(?:" + "|".join(map(re.escape, _HEADER_WORDS)) + ")")
 _NAMEISH = {"l1", "l2", "name"}
 
 
+def _run_words(compact: str) -> list[str]:
+    """The header words of a line whose header cells ran together ("…年度指标值全年完成值未完成原因…"),
+    or ``[]`` when the line is not made of them. A few characters no header word covers ("全年") are
+    read as the start of the word after them, as long as that word keeps its field."""
+    words: list[str] = []
+    at = 0
+    for match in _HEADER_RUN.finditer(compact):
+        gap = compact[at : match.start()]
+        if len(gap) > 4 or (gap and _STREAM_LABEL.match(gap)):
+            return []
+        word = gap + match.group()
+        if gap and header_role(word) != header_role(match.group()) and header_role(word) is None:
+            word = match.group() if len(gap) <= 2 else ""
+        if not word:
+            return []
+        words.append(word)
+        at = match.end()
+    return words if at == len(compact) else []
+
+
 def header_roles(cells: Sequence[str]) -> list[str] | None:
     """The field of every column if ``cells`` is an indicator header, else ``None``.
 
@@ -137,8 +157,8 @@ def find_header(lines: Sequence[str], i: int) -> Header | None:
     words = text.split()
     if len(words) >= 3 and (spaced := _spaced_header(words, lines, i)):
         return spaced
-    tokens = _HEADER_RUN.findall(compact)
-    if len(tokens) >= 3 and "".join(tokens) == compact and (roles := header_roles(tokens)):
+    tokens = _run_words(compact)
+    if len(tokens) >= 3 and (roles := header_roles(tokens)):
         return Header(roles, "run", i, i + 1, tokens)
     if len(compact) > 40:
         return _header_in_text(text, i)

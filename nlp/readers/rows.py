@@ -31,7 +31,7 @@ from nlp.readers.cells import (
     strip_name,
 )
 
-__all__ = ["split_run", "split_value", "compat", "fit_row", "leading_categories", "tokens"]
+__all__ = ["split_run", "split_value", "split_values", "compat", "fit_row", "leading_categories", "tokens"]
 
 _ADVERBS = r"明显|显著|有效|逐步|持续|稳步|进一步|全面|大幅|不断|稳定|切实|较大"
 
@@ -90,6 +90,74 @@ def split_value(text: str) -> tuple[str, str]:
         ):
             return head, tail
     return text, ""
+
+
+_MEASURES = (
+    "万元|亿元|元|万人次|人次|万人|人|次|件|场|户|吨|公里|千米|米|平方米|立方米|万亩|亩|天|个月|年|月|日|小时|座|处|所"
+    "|台|套|批次|批|项|家|册|份|条|辆|分|期|篇|个|名|本|株|头|只|起|元/人|元/平方米|万册|课时|学时|km|m|t|kg"
+)
+# A value that can stand before another one in a run: a number with its comparator and unit, or a date.
+_STRICT_VALUE = re.compile(
+    rf"(?:{_CMP})?\s*\d+(?:\.\d+)?\s*(?:%|‰|{_MEASURES})?(?:以上|以内|以下)?"
+    r"|(?:\d{4}年)?\d{1,2}月(?:\d{1,2}日)?(?:底|末)?(?:前|内)?|\d{4}年(?:底|末)?(?:前|内)?"
+)
+
+
+def split_values(text: str, most: int) -> tuple[str, list[str]] | None:
+    """A name followed by two or more values that ran together (a self-evaluation row: target, then what
+    was achieved), or a run of values alone: ``(name, values)``; ``None`` when it does not cut so.
+    Every value but the last holds a number, and no cut falls inside a number.
+
+    >>> split_values("项目建设成本≤50万元47.68万元", 2)
+    ('项目建设成本', ['≤50万元', '47.68万元'])
+    >>> split_values("完成时间12月已完成", 2), split_values("100%98%", 3)
+    (('完成时间', ['12月', '已完成']), ('', ['100%', '98%']))
+    """
+    if most < 2:
+        return None
+    plain = simplify(_PINYIN.sub("", text))
+    if len(plain) != len(text):
+        return None
+    pieces = _pieces(plain, most)
+    if pieces and len(pieces) >= 2:
+        return "", _cut_like(text, pieces)
+    for match in re.finditer(rf"{_CMP}|\d", plain):
+        start = match.start()
+        head = text[:start].strip()
+        if start < 2 or re.search(r"\d$", head) or not name_like(head):
+            continue
+        pieces = _pieces(plain[start:], most)
+        if pieces and len(pieces) >= 2:
+            return head, _cut_like(text[start:], pieces)
+    return None
+
+
+def _cut_like(text: str, pieces: list[str]) -> list[str]:
+    out, at = [], 0
+    for piece in pieces:
+        out.append(text[at : at + len(piece)].strip())
+        at += len(piece)
+    return out
+
+
+def _pieces(text: str, most: int) -> list[str] | None:
+    """``text`` cut into at most ``most`` values, shortest first piece first."""
+    if is_value(text) and (most == 1 or not re.search(r"\d", text[1:])):
+        return [text] if most >= 1 else None
+    if most < 2:
+        return [text] if is_value(text) else None
+    for end in range(1, len(text)):
+        head, tail = text[:end], text[end:]
+        if re.match(r"[\d.]", tail) and re.search(r"[\d.]$", head):
+            continue  # never inside a number
+        if not _STRICT_VALUE.fullmatch(head):
+            continue
+        if re.search(r"\d$", head) and not re.match(_CMP, tail) and is_value(head + tail[0]):
+            continue  # "12" + "月…": the unit belongs to the number
+        rest = _pieces(tail, most - 1)
+        if rest:
+            return [head, *rest]
+    return [text] if is_value(text) else None
 
 
 # ---------------------------------------------------------------------------------------- fitting rows
