@@ -54,6 +54,10 @@ CASES = [
     ("names_only_flattened.txt", "run_together", 1, 8),
     ("run_together_lists.txt", "self_eval", 1, 6),
     ("run_together_self_eval.txt", "self_eval", 1, 7),
+    ("note_inside_pipe.txt", "merged_omitted", 1, 5),
+    ("self_eval_short_names.txt", "self_eval", 1, 8),
+    ("cell_per_line_noted_names.txt", "self_eval", 1, 4),
+    ("run_together_explained.txt", "run_together", 1, 4),
 ]
 
 
@@ -592,3 +596,126 @@ def test_read_found_run_together_self_evaluation_rows_keep_target_and_achieved_a
         ("受益群众满意度", "≥90%", "93%"),
     ]
     assert [i.declared_code for i in _indicators(found)] == ["11", "11", "12", "13", "14", "22", "31"]
+
+
+def test_read_found_note_row_inside_a_pipe_table_is_reported_and_the_table_goes_on() -> None:
+    found = _read("note_inside_pipe.txt")
+    names = [i.name for i in _indicators(found)]
+    assert names == [
+        "整治危险路段",
+        "工程验收合格率",
+        "整治完成时间",
+        "农村公路交通事故起数",
+        "沿线群众满意度",
+    ]
+    assert [(i.declared_l2, i.annual_value) for i in _indicators(found)][2] == ("时效指标", "2024年10月底前")
+    assert [(s.line, s.reason) for s in found.skipped] == [
+        (6, "表内单格行 a one-cell row inside the table: a note or heading")
+    ]
+    assert found.skipped[0].text.startswith("说明：危险路段")
+
+
+def test_read_found_note_after_the_last_row_still_ends_the_table() -> None:
+    lines = [
+        "一级指标 | 二级指标 | 三级指标 | 指标值",
+        "产出指标 | 数量指标 | 新建保鲜库 | 1座",
+        "说明：本表由单位填写",
+    ]
+    lines += ["项目名称 | 另一个项目", "资金来源 | 金额", "财政拨款 | 10.00"]
+    found = read_found(lines, "a.txt")
+    assert found is not None
+    assert [i.name for i in _indicators(found)] == ["新建保鲜库"]
+    assert found.skipped == ()
+
+
+def test_read_found_short_names_under_a_self_evaluation_header_are_names_not_units() -> None:
+    rows = [(i.name, i.annual_value, i.actual_value) for i in _indicators(_read("self_eval_short_names.txt"))]
+    assert rows[1:4] == [
+        ("梨种植面积", "3亩", "3亩"),
+        ("桃种植面积", "2亩", "2亩"),
+        ("李种植面积", "1.5亩", "1.5亩"),
+    ]
+    assert rows[5:7] == [("鸭养殖数量", "300只", "300只"), ("猪养殖数量", "45头", "45头")]
+
+
+def test_read_found_one_cell_a_line_a_name_with_bracketed_notes_starts_the_next_row() -> None:
+    rows = _indicators(_read("cell_per_line_noted_names.txt"))
+    assert [i.name for i in rows] == [
+        "★★★城市低保对象人数(按月平均)(≥**人)",
+        "★★★其中:低保对象中残疾人数量(按月平均)(≥**人)",
+        "特困人员救助供养人数(按月平均)(≥**人)",
+        "城市低保标准(≥**元/人·月)",
+    ]
+    assert (rows[0].annual_value, rows[0].actual_value, rows[0].score) == (">=1200人", "1185人", "9")
+    assert rows[0].deviation_reason == "低保对象实行动态管理"
+    assert rows[1].deviation_reason == ""
+
+
+def test_read_found_explanation_cells_describe_the_name_before_them() -> None:
+    rows = _indicators(_read("run_together_explained.txt"))
+    assert [(i.name, i.description, i.annual_value) for i in rows] == [
+        ("电梯维保次数", "反映全年电梯维护保养情况", "24次"),
+        ("消防设施巡检次数", "反映消防设施巡查检查情况", "12次"),
+        ("维修验收合格率", "反映维修工程验收情况", "≥95%"),
+        ("报修响应时间", "反映报修后到场处理的及时情况", "≤2小时"),
+    ]
+
+
+def test_read_narrative_run_on_sentences_split_at_values_and_labels() -> None:
+    lines = (LAYOUTS / "narrative_run_on.txt").read_text(encoding="utf-8").split("\n")
+    found = read_narrative(lines, "narrative_run_on.txt")
+    assert found is not None
+    rows = _indicators(found)
+    assert [(i.declared_l2, i.name) for i in rows] == [
+        ("数量指标", "补贴发放人数"),
+        ("质量指标", "补贴发放准确率"),
+        ("质量指标", "补贴覆盖率"),
+        ("质量指标", "资金到位率"),
+        ("时效指标", "补贴资金每月底前发放"),
+        ("成本指标", "护理补贴标准执行"),
+        ("社会效益指标", "残疾人生活水平(≥**%)"),
+        ("服务对象满意度指标", "受补贴残疾人满意度"),
+    ]
+    assert (rows[0].annual_value, rows[0].actual_value) == ("=2600人", "2650人")
+    assert (rows[4].annual_value, rows[4].actual_value) == ("100%", "100%")
+    assert rows[6].annual_value == "≥95%"
+
+
+@pytest.mark.parametrize(
+    ("text", "cells"),
+    [
+        (
+            "社会效益指标 巩固脱贫成果 巩固脱贫成果 达成预期指标 10 10",
+            ["社会效益指标", "巩固脱贫成果", "巩固脱贫成果", "达成预期指标", "10", "10"],
+        ),
+        (
+            "满意度指标 群众参与热情高涨 参与热情高涨 10",
+            ["满意度指标", "群众参与热情高涨", "参与热情高涨", "10"],
+        ),
+        (
+            "产出指标 成本指标 检查差旅费 470 人/天 2",
+            ["产出指标", "成本指标", "检查差旅费", "470", "人/天", "2"],
+        ),
+    ],
+    ids=["repeated", "restated-end", "plain"],
+)
+def test_single_spaced_words_that_restate_the_name_are_cells_of_their_own(
+    text: str, cells: list[str]
+) -> None:
+    from nlp.readers.rows import tokens
+
+    assert tokens(text) == cells
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("种植作物成活率(≥**%)>=85", ("种植作物成活率(≥**%)", ">=85")),
+        ("新建保鲜库数量1座", ("新建保鲜库数量", "1座")),
+    ],
+    ids=["bracketed-hint", "plain"],
+)
+def test_split_value_never_ends_a_name_inside_its_brackets(text: str, parts: tuple[str, str]) -> None:
+    from nlp.readers.rows import split_value
+
+    assert split_value(text) == parts

@@ -321,7 +321,7 @@ _QUAL_WORDS = (
 _QUAL = re.compile(
     rf"^(?:(?:逐步|持续|有效|明显|显著|全面|进一步|不断|较好|大幅|稳步|确保|按时|按期|及时|全部|基本|有所|得到|"
     rf"稳定|整体|切实|大力|积极|较大|一定|较为|不断|能够)?.{{0,6}}(?:{_QUAL_WORDS})(?:了|化)?"
-    r"|100%|零|零发生|0|无重大.{0,6}|无.{0,8}事件|符合.{0,10}(?:要求|标准|规定)|达到.{0,10}(?:要求|标准)"
+    r"|100%|零|零发生|0|无重大.{0,6}|无.{0,8}事件|(?:已|未|基本|全部)?达成(?:预期)?(?:指标|目标)?|符合.{0,10}(?:要求|标准|规定)|达到.{0,10}(?:要求|标准)"
     r"|控制在.{0,10}(?:以内|之内|范围内|内))$"
 )
 # Names end like this; "有效投诉率" is a name even though it starts like a value.
@@ -357,9 +357,36 @@ def is_comparator(text: str) -> bool:
 
 def is_unit(text: str) -> bool:
     t = key(text)
+    # "桃种植面积" is short, but it ends like a name after a word of its own: a name ("万人次" is a unit).
+    end = _NAME_END.search(t)
     return bool(_UNIT_CELL.match(t)) and not (
-        category(t) or header_role(t) or _QUAL.match(t) or is_comparator(t)
+        category(t) or header_role(t) or _QUAL.match(t) or is_comparator(t) or end and end.start() >= 2
     )
+
+
+_EXPLANATION = re.compile(
+    r"^(?:主要|该指标|此指标)?(?:用于|用以|是)?(?:反映|体现|衡量|考察|考核|评价)[\u4e00-\u9fff]"
+)
+
+
+def is_explanation(text: str) -> bool:
+    """A cell of the 指标解释 / 指标说明 column: "反映办公大楼全年维修维护情况" explains a name, it is none.
+
+    >>> [is_explanation(t) for t in ("反映修复项目开展情况", "考核合格率")]
+    [True, False]
+    """
+    t = key(text)
+    return len(t) >= 8 and bool(_EXPLANATION.match(t))
+
+
+def ends_like_name(text: str) -> bool:
+    """Text that ends as names do (率, 数量, 面积 …), once the bracketed notes at its end are set aside.
+
+    >>> [ends_like_name(t) for t in ("特困人员救助供养人数(按月平均)(≥**人)", "特困人员实行动态管理")]
+    [True, False]
+    """
+    t = re.sub(r"(?:[(（][^()（）]*[)）]|[*＊])+$", "", simplify(text).strip())
+    return bool(_NAME_END.search(t))
 
 
 def is_place(text: str) -> bool:

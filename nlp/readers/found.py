@@ -44,7 +44,7 @@ from nlp.readers.meta import (
     parse_budget,
 )
 from nlp.readers.rows import fit_row, leading_categories
-from nlp.readers.walk import TOTAL, Skipped, Walk, add_cell, flush_cells, place, record
+from nlp.readers.walk import NOTE_ROW, TOTAL, Skipped, Walk, add_cell, flush_cells, place, record
 from nlp.records import Problem, Project
 
 __all__ = ["Found", "Skipped", "read_found", "build_project", "Draft"]
@@ -170,6 +170,7 @@ def _new_draft(walk: Walk, line: int) -> None:
 
 def _open(walk: Walk, header: Header) -> None:
     _close(walk)
+    _forget_table(walk)
     if walk.draft.rows and walk.since_rows:
         _new_draft(walk, header.line)
     walk.header, walk.goal_open, walk.pending = header, False, ""
@@ -194,6 +195,27 @@ def _close(walk: Walk) -> None:
     if walk.header is not None and walk.header.style in ("cell", "stream"):
         flush_cells(walk)
     walk.header = None
+
+
+def _forget_table(walk: Walk) -> None:
+    """A closed table stays closed: a key row, a budget row, a title or a new header follows the note."""
+    walk.suspended = None
+    walk.held.clear()
+
+
+def _resumes(walk: Walk, cells: list[str]) -> bool:
+    """After a note row, a row with a value and a category or a name in its first cells (one cell a
+    line: a category label) is the closed table going on ("说明：…" between two indicator rows)."""
+    filled = [c for c in cells if c]
+    if walk.suspended is None or not filled:
+        return False
+    if walk.suspended.style in ("cell", "stream") and len(filled) == 1:
+        return bool(category(filled[0]))  # one cell a line: the next category label goes on
+    if len(filled) < 2:
+        return False
+    return any(is_value(c) or is_number(c) for c in filled[1:]) and (
+        bool(category(filled[0])) or kinds.name_like(filled[0])
+    )
 
 
 def _step(walk: Walk, line: str, n: int) -> None:
@@ -228,6 +250,7 @@ def _step(walk: Walk, line: str, n: int) -> None:
         walk.unit_hint = "万元" if "万元" in line else "元"
     if kinds.is_budget_row(first, exact=walk.header is not None):
         _close(walk)
+        _forget_table(walk)
         walk.goal_open = False
         amounts = [c for c in cells[1:] if re.search(r"\d", c)] or [first]
         if walk.draft.budget is None and re.search(r"总额|资金总额|项目资金|合计", key(first)):
@@ -237,9 +260,17 @@ def _step(walk: Walk, line: str, n: int) -> None:
                 walk.pending = "budget"
         return
     if kinds.ends_table(line):
+        if walk.header is not None and len([c for c in cells if c]) == 1:
+            walk.suspended = walk.header
+        if walk.suspended is not None and len([c for c in cells if c]) == 1 and len(walk.held) < 3:
+            walk.held.append((n, line.strip()))
         _close(walk)
     if kinds.is_furniture(line):
         return
+    if walk.header is None and _resumes(walk, cells):
+        walk.header, walk.suspended = walk.suspended, None
+        walk.skipped.extend(Skipped(k, text, NOTE_ROW) for k, text in walk.held)
+        walk.held.clear()
     if walk.header is not None:
         _row(walk, cells, style, line, n)
         return
@@ -254,6 +285,10 @@ def _looks_like_row(cells: list[str]) -> bool:
 
 def _outside(walk: Walk, cells: list[str], line: str, n: int) -> None:
     text = line.strip()
+    if walk.suspended is not None and (len([c for c in cells if c]) > 1 or TITLE.search(key(text))):
+        _forget_table(walk)  # not an indicator row: the note ended the table after all
+    elif walk.suspended is not None and len(walk.held) < 3:
+        walk.held.append((n, text))  # the note goes on over another line
     if walk.goal_open and len(cells) <= 2 and not _looks_like_row(cells):
         goal = " ".join(c for c in cells if c and not GOAL_LABELS.match(key(c)))
         if goal:
@@ -271,6 +306,7 @@ def _outside(walk: Walk, cells: list[str], line: str, n: int) -> None:
 
 def _apply_meta(walk: Walk, pairs: list[tuple[str, str, str]], n: int) -> None:
     walk.goal_open = False
+    _forget_table(walk)
     for kind, word, value in pairs:
         if kind == "skip":
             continue

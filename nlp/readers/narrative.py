@@ -31,11 +31,11 @@ __all__ = ["read_narrative"]
 _VALUE = "(?:" + (
     r"\d{4}年(?:\d{1,2}月)?(?:\d{1,2}日)?(?:底|末)?(?:前|之前|以前)?(?=$|[，,。；;、）)\s])|"
     r"(?:约|≥|≤|>|<|=|≈|不低于|不少于|不超过|不高于|大于等于|小于等于|达到|超过|累计)?\s*"
-    r"\d[\d,，.]*\s*(?:%|‰|[^\d\s，,。；;：:、（）()]{0,6}?)(?=$|[，,。；;、）)\s]|以上|以下|左右)(?:以上|以下|左右)?)"
+    r"\d[\d,，.]*\s*(?:%|‰|[^\d\s，,。；;：:、（）()]{0,6}?)(?=$|[，,。；;、）)\s]|以上|以下|左右|实际|全年)(?:以上|以下|左右)?)"
 )
 _QUAL = r"(?:明显|显著|有效|稳步|逐步|持续|全面|基本|按时|按期|及时|较好|良好)?[\u4e00-\u9fff]{0,4}?(?:提升|提高|改善|完成|达标|合格|良好|显著|到位|增强)"
 _TARGET = re.compile(
-    rf"(?:年度|全年|预期|计划)?(?:(?:指标值|目标值|计划值|预期值)(?:为|是|设定为|[:：])?\s*(?P<v>{_VALUE}|{_QUAL})"
+    rf"(?:年度|全年|预期|计划)?(?:(?:(?:指标值|目标值|计划值|预期值)(?:为|是|设定为|[:：])?|指标为)\s*(?P<v>{_VALUE}|{_QUAL})"
     rf"|(?:目标|计划)(?:为|是|设定为|[:：])?\s*(?P<w>{_VALUE}))"
 )
 _ACTUAL = re.compile(
@@ -46,7 +46,9 @@ _ENUM = re.compile(
     r"^\s*(?:[(（][一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十]{1,3}[、.．]|\d{1,2}[、.．](?!\d)|\d{1,2}[)）])\s*"
 )
 _HEADING = re.compile(r"^(?P<label>[^，,。；;：:]{2,16}?)(?:完成情况|情况|方面|分析)?[:：]?$")
-_CLAUSES = re.compile(r"[。；;\n]")
+_CLAUSES = re.compile(
+    r"[。；;\n]|(?<=%)(?=[\u4e00-\u9fff])(?!实际|完成|全年|年度|当年|以上|以内|左右|及以上)"
+)
 _LEAD = re.compile(r"^(?:其中|一是|二是|三是|四是|五是|六是|另外|同时|此外)[,，:：]?")
 
 
@@ -206,7 +208,9 @@ _SECTION = re.compile(
     r"^(?:年度|项目|主要)?(?:绩效目标|绩效指标|年度目标|指标)(?P<done>完成|实现|完成情况|实现情况)?$"
 )
 # "当年开工率、完成率、验收合格率均达100%": one value shared by a list of names.
-_SHARED = re.compile(r"^(?P<names>.{4,}、.+?)(?:均已?|都|全部|分别)(?:达到?|为|达)(?P<v>[^，,、]{1,20})$")
+_SHARED = re.compile(
+    r"^(?P<names>.{2,}(?:、|及|和).+?)(?:均已?|都|全部|分别)(?:达到?|为|达)(?P<v>[^，,、]{1,20})$"
+)
 
 
 def _pairs(sentence: str, *, achieved: bool) -> list[dict[str, str]]:
@@ -214,6 +218,8 @@ def _pairs(sentence: str, *, achieved: bool) -> list[dict[str, str]]:
     "办理法律援助案件94件;调解各类纠纷数量1087件" or "完成时限,2025年10月底前"."""
     rows: list[dict[str, str]] = []
     l2, text = _head(_ENUM.sub("", sentence.strip()), goal=True)
+    while l2 and (inner := _head(text))[0]:
+        l2, text = inner  # "效益指标:经济效益指标:…": the inner label is the row's
     parts = _parts(text)
     done = _DONE_HEAD.match(kinds.plain(parts[0])) if parts else None
     if done and kinds.category(done.group("l")):  # "1.产出指标全部完成,慰问对象120人,…"
@@ -255,7 +261,7 @@ def _pairs(sentence: str, *, achieved: bool) -> list[dict[str, str]]:
 def _names(text: str) -> list[str]:
     """A list of names joined by 、; a piece that does not end like a name ("人畜分离") goes on in the next."""
     names: list[str] = []
-    for piece in text.split("、"):
+    for piece in re.split(r"、|及(?=[\u4e00-\u9fff]{2})|和(?=[\u4e00-\u9fff]{2})", text):
         if names and not kinds._NAME_END.search(kinds.simplify(names[-1])):
             names[-1] = f"{names[-1]}、{piece}"
         else:
@@ -266,8 +272,11 @@ def _names(text: str) -> list[str]:
 def _unfill(name: str) -> str:
     """A name without the words a sentence puts before it ("全年共完成…"), unless they are the name
     ("完成率"); a trailing "为" ("发生率为") goes too."""
-    name = re.sub(r"(?:为|是|达到|达)$", "", name.strip())
+    name = re.sub(r"(?:均|都)?(?:为|是|达到|达)$|(?<=[\u4e00-\u9fff]{3})均$", "", name.strip())
     bare = _FILLER.sub("", name).strip()
+    core = re.sub(r"[(（][^()（）]*[)）]$", "", bare)
+    if re.fullmatch(r"[\u4e00-\u9fff]{1,2}率", core):
+        return name  # "完成及时率": the words are the name
     return bare if len(bare) >= 3 or not kinds._NAME_END.fullmatch(bare) and len(bare) >= 2 else name
 
 
@@ -369,12 +378,20 @@ def _clause(clause: str) -> list[dict[str, str]]:
     else:
         actual_value = actual.group("v").strip()
     name = re.sub(r"(?:[，,]|绩效|績效)$", "", name).strip()
+    target_value = (target.group("v") or target.group("w") or "").strip() if target else ""
+    if not named and not target and re.search(r"[，,]", name):
+        head, stated = split_value(re.split(r"[，,]", name)[0])
+        if stated and _COMPARED.match(stated):
+            name, target_value = head, stated  # "慰问人数=9人,当年实际完成9人": the target precedes
+    prefix = kinds._PREFIX.match(name)
+    if prefix and not l2 and len(name) > prefix.end() + 1:
+        l2, name = kinds.simplify(name[: prefix.end()].strip()), name[prefix.end() :]  # "成本指标国家规定…"
     if not name or not kinds.name_like(name) or len(name) > 30 or _SCORING.search(name):
         return []
     return [
         {
             "name": name,
-            "annual_value": (target.group("v") or target.group("w") or "").strip() if target else "",
+            "annual_value": target_value,
             "actual_value": actual_value,
             "l2": l2,
         }

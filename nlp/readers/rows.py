@@ -22,6 +22,7 @@ from nlp.readers.cells import (
     header_role,
     is_basis,
     is_comparator,
+    is_explanation,
     is_number,
     is_unit,
     is_value,
@@ -73,6 +74,8 @@ def split_value(text: str) -> tuple[str, str]:
     starts: list[int] = [m.start() for m in re.finditer(rf"{_CMP}|\d", plain) if m.start() >= 2]
     for start in starts:
         head, tail = text[:start].strip(), text[start:].strip()
+        if len(re.findall(r"[(（]", head)) > len(re.findall(r"[)）]", head)):
+            continue  # "成活率(≥**%)>=85": a name never ends inside its bracketed hint
         if is_value(tail) and re.search(r"\d", tail) and name_like(head) and not re.search(r"\d$", head):
             return head, tail
     for match in re.finditer(r"(?:\d{4}年)?(?:年底|年末|月底|年内|当年|上半年|下半年)", plain):
@@ -171,6 +174,8 @@ def compat(cell: str, role: str) -> float:
     text = not value and not number
     if is_basis(cell):
         return 4.0 if role == "basis" else -5.0 if role == "name" else 0.0
+    if is_explanation(cell):
+        return 4.0 if role == "description" else -3.0 if role == "name" else 0.0
     if role == "name":
         return 3.0 if name_like(cell) else 1.0 if soft_value(cell) else -5.0
     if role in TEXT_ROLES:
@@ -278,6 +283,9 @@ def tokens(text: str) -> list[str]:
     out: list[str] = []
     for word in despace(text).split():
         joinable = name_like(word) and not category(word) and not is_comparator(word) and not is_unit(word)
+        # "巩固拓展脱贫攻坚成果 巩固拓展脱贫攻坚成果": a word that restates the one before (whole or its
+        # end) is the next cell, a qualitative target written like the name.
+        joinable = joinable and not (out and len(word) >= 4 and out[-1].endswith(word))
         if out and joinable and name_like(out[-1]) and not category(out[-1]) and not is_comparator(out[-1]):
             out[-1] = f"{out[-1]} {word}"
         else:

@@ -15,7 +15,18 @@ from nlp.readers.meta import FIELDS, Draft
 from nlp.readers.rows import compat
 from nlp.records import Problem
 
-__all__ = ["Skipped", "Walk", "place", "record", "add_cell", "flush_cells", "NO_NAME", "NO_VALUE", "TOTAL"]
+__all__ = [
+    "Skipped",
+    "Walk",
+    "place",
+    "record",
+    "add_cell",
+    "flush_cells",
+    "NO_NAME",
+    "NO_VALUE",
+    "NOTE_ROW",
+    "TOTAL",
+]
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,7 @@ NO_NAME = "无指标名称 no indicator name"
 NO_VALUE = "无指标值 no value"
 TOTAL = "合计行 total row"
 REPEATED = "重复行 repeated row"
+NOTE_ROW = "表内单格行 a one-cell row inside the table: a note or heading"
 _NOT_COMPARING = ("正向", "反向", "中性", "定性", "定量")
 
 # ------------------------------------------------------------------------------------------ the walk
@@ -58,6 +70,10 @@ class Walk:
     cur_cats: list[str] = field(default_factory=list)
     cur_fit: dict[str, str] = field(default_factory=dict)
     pos: int = -1
+    # A one-cell note ("说明：…") closes the table, unless indicator rows follow: then the table goes on
+    # and the note lines held here are reported (E019), never silently lost.
+    suspended: Header | None = None
+    held: list[tuple[int, str]] = field(default_factory=list)
 
 
 def place(walk: Walk, cats: list[str]) -> None:
@@ -168,9 +184,15 @@ def add_cell(walk: Walk, cell: str, n: int) -> None:
         walk.cur.append((cell, n))
         walk.pos = body.index("basis", walk.pos) + 1
         return
+    if kinds.is_explanation(cell):
+        walk.cur_fit.setdefault("description", cell)  # "反映…情况" explains the name before it
+        walk.cur.append((cell, n))
+        if "description" in body[walk.pos :]:
+            walk.pos = body.index("description", walk.pos) + 1
+        return
     text = not is_value(cell) and not is_number(cell)
     # A name never ends a reason or a value: "库存数量真实率" after a full row starts the next row.
-    named = bool(kinds._NAME_END.search(kinds.simplify(cell)))
+    named = kinds.ends_like_name(cell)
     for j in range(walk.pos, len(body)):
         role = body[j]
         if role in ("comparator", "unit", "direction") and compat(cell, role) >= 1:
@@ -184,6 +206,11 @@ def add_cell(walk: Walk, cell: str, n: int) -> None:
             walk.cur.append((cell, n))
             walk.pos = j + 1
             return
+    if not text and is_value(cell) and not any(walk.cur_fit.get(r) for r in VALUE_ROLES):
+        walk.cur_fit["annual_value"] = cell  # a header without a value column the cut could read
+        walk.cur.append((cell, n))
+        walk.pos = len(body)
+        return
     flush_cells(walk)
     if text or kinds.soft_value(cell):
         add_cell(walk, cell, n)
