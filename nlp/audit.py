@@ -113,11 +113,23 @@ _TIME_WORDS = CUES["13"] + (
     "/月",
     "/年",
     "/周",
+    # milestones and schedules are time requirements too
+    "按计划",
+    "按期",
+    "开工",
+    "完工",
+    "竣工",
+    "进度",
+    "周期",
 )
 _COUNT_NAME = ("人数", "人次", "次数", "数量", "宗数", "场次", "件数", "户数")
 _MEASURABLE = ("11", "12", "13", "14")
 _MONEY = re.compile(r"资金|预算|经费|款|支出|支付|拨付|采购|财政|结余|结转|科目|费用")
 _IMPACT_COST = re.compile(r"社会成本|生态环境成本|环境成本")
+_WITHIN_BUDGET = re.compile(r"预算(范围)?内|不超[过出]?预算|控制在")
+_KEEPS_RUNNING = re.compile(
+    r"(机构|单位|机关|部门|社区|村|两委|日常工作).{0,6}(正常|日常|平稳)(运行|运转)|日常运转"
+)
 _PAID_TO_PEOPLE = ("工资", "待遇", "补贴", "补助", "慰问金", "薪酬", "救助金", "津贴")
 # Rules name the reason before the model does when both point the same way.
 _PRIORITY = {"process_item": 3, "satisfaction_misplaced": 4, "l2_not_in_l1": 2, "category_mismatch": 1}
@@ -263,8 +275,15 @@ def _verdict(
         # "制度执行率" use the same words about grain or rules. Without money in the name the detector's
         # word is half the evidence.
         process *= 0.5
+    if _WITHIN_BUDGET.search(name + ind.value):
+        # TAXONOMY.md §6: a spending limit ("控制在预算内") is 成本 or 质量, not budget execution.
+        process = min(process, 0.5)
     if process > 0:
         candidates.append((process, PROCESS, "process_item"))
+    if _KEEPS_RUNNING.search(name) and declared and declared not in ("22", "24"):
+        # TAXONOMY.md §6: an institution kept running ("机构运行保障 / 正常运行") is 可持续影响 when declared
+        # there, otherwise 社会效益; as 数量, 质量 or 经济效益 it is misplaced. (Equipment running is quality.)
+        candidates.append((0.92, "22", "category_mismatch"))
     if any(word in name for word in _SATISFACTION) and declared and declared != "31":
         candidates.append((0.95, "31", "satisfaction_misplaced"))
     # 2021 scheme: 社会成本 / 生态环境成本 hold the project's social and ecological costs (adverse effects),
@@ -295,6 +314,10 @@ def _verdict(
         and not any(word in name + ind.value for word in _TIME_WORDS)
     ):
         reasons.append("timeliness_without_time")
+        if top != "13":
+            # TAXONOMY.md §4 "timeliness filed elsewhere", the other way round: a 时效 slot whose name and
+            # value carry no time requirement at all, and which reads as another category, is misplaced.
+            candidates.append((0.9, top, "category_mismatch"))
     if any(word in name for word in _COUNT_NAME) and not name.endswith("率") and value.kind == "percent":
         reasons.append("unit_mismatch")
     if name.endswith("率") and value.kind == "count" and value.unit in ("人", "人次", "户", "家"):

@@ -317,4 +317,8 @@ PROCESS_CUES: tuple[str, ...] = tuple(_CUE_DATA["process"])
 PROCESS_PATTERN = re.compile(
     r"预算.{0,4}(执行|完成)|资金.{0,3}(执行|到位|实际支出|支出|支付|下达|拨付|到账)|支出的?(合规|相关)"
     r"|政府采购率|经费.{0,2}支付|支付合规"
+    # §6 "compliance of the unit's own spending": how the money is used, where it goes, breaches, earmarking
+    r"|资金.{0,4}(使用率|使用进度|使用合规|投向合规|违规|违纪|结余)|专款专用|经费.{0,2}(支出|使用).{0,2}(合规|时效|及时)"
+    # §6 "money moving on time", and budget execution by its other names
+    r"|(经费|资金|款项?|结算款).{0,3}(支出|支付).{0,2}(及时|时效|进度)|资金发放率|(经费|资金).{0,4}应发尽发|结余率|结转率|科目调整"
 )
