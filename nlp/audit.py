@@ -126,6 +126,10 @@ _COUNT_NAME = ("人数", "人次", "次数", "数量", "宗数", "场次", "件�
 _MEASURABLE = ("11", "12", "13", "14")
 _MONEY = re.compile(r"资金|预算|经费|款|支出|支付|拨付|采购|财政|结余|结转|科目|费用")
 _IMPACT_COST = re.compile(r"社会成本|生态环境成本|环境成本")
+_TIMELY_HEAD = re.compile(
+    r"(及时率|及时性|按时率|准时率|按时发放|及时发放|按时完成率|及时完成率)\s*([(（].{1,4}[)）])?$"
+)
+_COUNT_HEAD = re.compile(r"数量\s*([(（].{1,4}[)）])?$")
 _WITHIN_BUDGET = re.compile(r"预算(范围)?内|不超[过出]?预算|控制在")
 _KEEPS_RUNNING = re.compile(
     r"(机构|单位|机关|部门|社区|村|两委|日常工作).{0,6}(正常|日常|平稳)(运行|运转)|日常运转"
@@ -280,6 +284,14 @@ def _verdict(
         process = min(process, 0.5)
     if process > 0:
         candidates.append((process, PROCESS, "process_item"))
+    head = name.strip()
+    if declared in ("11", "12", "14") and _TIMELY_HEAD.search(head) and not PROCESS_PATTERN.search(name):
+        # The phrase's head says what it measures: "…及时率", "按时发放" is 时效 (TAXONOMY.md §3, §6), not
+        # another 产出 slot. (Under 效益 the gold lets service timeliness stand.)
+        candidates.append((0.9, "13", "category_mismatch"))
+    if declared in ("12", "13", "14") and _COUNT_HEAD.search(head):
+        # "…数量(项)" counts things: 数量, not 质量 / 时效 / 成本.
+        candidates.append((0.9, "11", "category_mismatch"))
     if _KEEPS_RUNNING.search(name) and declared and declared not in ("22", "24"):
         # TAXONOMY.md §6: an institution kept running ("机构运行保障 / 正常运行") is 可持续影响 when declared
         # there, otherwise 社会效益; as 数量, 质量 or 经济效益 it is misplaced. (Equipment running is quality.)
