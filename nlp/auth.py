@@ -1,4 +1,5 @@
-"""Reviewer accounts: argon2 password hashes, per-reviewer API tokens, CSRF tokens for the page.
+"""Reviewer accounts: argon2 password hashes, per-reviewer API tokens, CSRF tokens for the page,
+server-side sessions (revoked on logout) and sign-in limits per account and per address.
 
 Passwords are hashed with argon2id (slow on purpose). API tokens are 256-bit random strings, so a
 single SHA-256 is enough to store them safely and keeps every API request fast; the token is shown
@@ -17,15 +18,18 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import and_, delete, func, select, update
 
 from nlp.errors import ZhibiaoError
-from nlp.schema import inserted_id, reviewers
+from nlp.schema import inserted_id, login_attempts, reviewers, sessions
 from nlp.store import Store, utcnow
 
 __all__ = [
@@ -38,6 +42,12 @@ __all__ = [
     "reviewer_by_id",
     "new_csrf",
     "csrf_matches",
+    "LIMITS",
+    "open_session",
+    "session_reviewer",
+    "revoke_session",
+    "unlock",
+    "lockout",
 ]
 
 MIN_PASSWORD = 8
@@ -95,22 +105,153 @@ def add_reviewer(db: Store, name: str, password: str, *, admin: bool = False) ->
     return Reviewer(id=int(new_id), name=name, is_admin=admin), token
 
 
-def authenticate(db: Store, name: str, password: str) -> Reviewer:
-    """The reviewer whose name and password these are; :class:`AuthError` E070 otherwise."""
+#: Sign-in limits: this many failures within ``window`` minutes lock the account (or, ``per_address``
+#: of them, the client address) for ``window`` minutes; an administrator lifts a lock at once.
+LIMITS: dict[str, int] = {"per_account": 5, "per_address": 20, "window": 15, "session_hours": 12}
+# argon2 is memory-hard (~16 MB a hash at the defaults): a crowd of sign-ins must queue, not pile up.
+_VERIFY_SLOTS = threading.BoundedSemaphore(2)
+
+
+def _recent_failures(conn: Any, *, name: str = "", address: str = "", now: datetime) -> list[datetime]:
+    """Failures since the last reset (success or unlock for an account; unlock for an address)."""
+    since = now - timedelta(minutes=LIMITS["window"])
+    if name:
+        key = login_attempts.c.name == name
+        reset_when = and_(key, login_attempts.c.outcome.in_(("ok", "unlock")))
+    else:
+        key = login_attempts.c.address == address
+        reset_when = and_(key, login_attempts.c.outcome == "unlock", login_attempts.c.name == "")
+    reset = conn.execute(select(func.max(login_attempts.c.created_at)).where(reset_when)).scalar_one()
+    floor = max(since, reset) if reset else since
+    return list(
+        conn.execute(
+            select(login_attempts.c.created_at)
+            .where(key, login_attempts.c.outcome == "fail", login_attempts.c.created_at > floor)
+            .order_by(login_attempts.c.created_at)
+        ).scalars()
+    )
+
+
+def lockout(db: Store, name: str, address: str = "") -> tuple[str, int] | None:
+    """``(who, minutes left)`` when sign-in is locked for ``name`` or for ``address``; else ``None``."""
+    now = utcnow()
+    with db.read() as conn:
+        for who, limit, failures in (
+            (name, LIMITS["per_account"], _recent_failures(conn, name=name, now=now) if name else []),
+            (
+                address,
+                LIMITS["per_address"],
+                _recent_failures(conn, address=address, now=now) if address else [],
+            ),
+        ):
+            if len(failures) >= limit:
+                until = failures[-limit] + timedelta(minutes=LIMITS["window"])
+                return who, max(1, -(-int((until - now).total_seconds()) // 60))
+    return None
+
+
+def _record_attempt(db: Store, name: str, address: str, outcome: str) -> None:
+    now = utcnow()
+    with db.write() as conn:
+        conn.execute(
+            login_attempts.insert().values(
+                name=name[:64], address=address[:64], outcome=outcome, created_at=now
+            )
+        )
+        if outcome == "fail":  # the table only needs the last window; keep it small
+            conn.execute(delete(login_attempts).where(login_attempts.c.created_at < now - timedelta(days=1)))
+
+
+def authenticate(db: Store, name: str, password: str, *, address: str = "") -> Reviewer:
+    """The reviewer whose name and password these are; :class:`AuthError` E070 otherwise, E079 while
+    the account or the client ``address`` is locked after too many failures (checked before hashing)."""
+    locked = lockout(db, name, address)
+    if locked:
+        raise AuthError("E079", who=locked[0], minutes=locked[1])
     with db.read() as conn:
         row = conn.execute(select(reviewers).where(reviewers.c.name == name)).first()
     try:
-        _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
+        with _VERIFY_SLOTS:
+            _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
+        _record_attempt(db, name, address, "fail")
         raise AuthError("E070") from None
     if row is None:
+        _record_attempt(db, name, address, "fail")
         raise AuthError("E070")
+    _record_attempt(db, name, address, "ok")
     if _hasher.check_needs_rehash(row.password_hash):
         with db.write() as conn:
             conn.execute(
                 update(reviewers).where(reviewers.c.id == row.id).values(password_hash=_hasher.hash(password))
             )
     return Reviewer(id=row.id, name=row.name, is_admin=row.is_admin)
+
+
+def unlock(db: Store, *, name: str = "", address: str = "") -> int:
+    """Lift the sign-in lock of an account (``name``) or of a client ``address``; returns how many
+    recent failures it forgave. :class:`AuthError` E095 for an unknown account."""
+    now = utcnow()
+    with db.write() as conn:
+        if name and conn.execute(select(reviewers.c.id).where(reviewers.c.name == name)).first() is None:
+            raise AuthError("E095", name=name)
+    with db.read() as conn:
+        forgiven = len(_recent_failures(conn, name=name, address=address, now=now))
+    with db.write() as conn:
+        conn.execute(
+            login_attempts.insert().values(
+                name=name, address="" if name else address, outcome="unlock", created_at=now
+            )
+        )
+    return forgiven
+
+
+# ---------------------------------------------------------------------------------------- sessions
+
+
+def open_session(db: Store, reviewer: Reviewer, *, address: str = "") -> str:
+    """A new server-side session for ``reviewer``; returns the random id the cookie carries."""
+    sid = secrets.token_urlsafe(32)
+    now = utcnow()
+    with db.write() as conn:
+        conn.execute(delete(sessions).where(sessions.c.expires_at < now - timedelta(days=1)))  # stay small
+        conn.execute(
+            sessions.insert().values(
+                id=_token_hash(sid), reviewer_id=reviewer.id, address=address[:64], created_at=now,
+                expires_at=now + timedelta(hours=LIMITS["session_hours"]), revoked_at=None,
+            )
+        )  # fmt: skip
+    return sid
+
+
+def session_reviewer(db: Store, sid: str | None) -> Reviewer | None:
+    """The reviewer of a live session (not revoked, not expired), or ``None``."""
+    if not sid or len(sid) > 200:
+        return None
+    with db.read() as conn:
+        row = conn.execute(
+            select(reviewers)
+            .join(sessions, sessions.c.reviewer_id == reviewers.c.id)
+            .where(
+                sessions.c.id == _token_hash(sid),
+                sessions.c.revoked_at.is_(None),
+                sessions.c.expires_at > utcnow(),
+            )
+        ).first()
+    return Reviewer(id=row.id, name=row.name, is_admin=row.is_admin) if row else None
+
+
+def revoke_session(db: Store, sid: str | None) -> bool:
+    """End a session server-side (logout): its cookie is refused from now on, wherever it is copied."""
+    if not sid:
+        return False
+    with db.write() as conn:
+        result = conn.execute(
+            update(sessions)
+            .where(sessions.c.id == _token_hash(sid), sessions.c.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+    return bool(result.rowcount)
 
 
 #: Seconds a token lookup is remembered: every API request authenticates, most within seconds of the last.

@@ -1,4 +1,5 @@
-"""The store and workbench commands: ``zhibiao load``, ``zhibiao serve``, ``zhibiao user add``."""
+"""The store and workbench commands: ``zhibiao load``, ``serve``, ``user add|unlock``, ``export`` and
+``import-decisions`` (the reviewer workbook out and back in)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from nlp.store import open_store
     from nlp.web import create_app
 
-    app = create_app(open_store(args.db), bundle=_bundle(args, warm_up=True))
+    app = create_app(
+        open_store(args.db), bundle=_bundle(args, warm_up=True), secure_cookies=args.secure_cookies
+    )
     print(f"Review page: http://{args.host}:{args.port}/  API docs: http://{args.host}:{args.port}/docs")
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0
@@ -60,6 +63,76 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_unlock(args: argparse.Namespace) -> int:
+    from nlp.auth import unlock
+    from nlp.store import open_store
+
+    if not args.name and not args.address:
+        print("Error: name an account, or give --address ADDRESS.", file=sys.stderr)
+        return 1
+    forgiven = unlock(open_store(args.db), name=args.name or "", address=args.address or "")
+    who = f"account '{args.name}'" if args.name else f"address {args.address}"
+    print(f"Sign-in unlocked for {who} ({forgiven} recent failed attempt(s) forgiven).")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from nlp.review import QueueFilter
+    from nlp.store import open_store
+    from nlp.tabular import atomic_path
+    from nlp.workbook import reviewer_rows, reviewer_workbook, write_corrected
+
+    if not args.reviewer and not args.corrected:
+        print("Error: say what to export: --reviewer FILE.xlsx and/or --corrected FOLDER.", file=sys.stderr)
+        return 1
+    db = open_store(args.db)
+    if args.reviewer:
+        filters = QueueFilter(department=args.department or "", tier=args.tier)
+        target = Path(args.reviewer)
+        if target.suffix.lower() != ".xlsx":
+            print(
+                f"Error: {target}: the reviewer workbook is an .xlsx file; name it e.g. review.xlsx.",
+                file=sys.stderr,
+            )
+            return 1
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(target) as temporary:
+            temporary.write_bytes(reviewer_workbook(db, filters=filters))
+        n = len(reviewer_rows(db, filters=filters))
+        print(
+            f"Wrote {n} rows to {target}. Fill in 审核结论, then: zhibiao import-decisions {target} --reviewer NAME"
+        )
+    if args.corrected:
+        files = write_corrected(db, args.corrected)
+        print(f"Wrote {len(files)} corrected tables (one per department) to {args.corrected}.")
+    return 0
+
+
+def cmd_import_decisions(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from nlp.errors import ZhibiaoError
+    from nlp.schema import reviewers
+    from nlp.store import open_store
+    from nlp.workbook import import_decisions
+
+    db = open_store(args.db)
+    with db.read() as conn:
+        reviewer_id = conn.execute(select(reviewers.c.id).where(reviewers.c.name == args.reviewer)).scalar()
+    if reviewer_id is None:
+        raise ZhibiaoError("E095", name=args.reviewer)
+    report = import_decisions(db, args.file, reviewer_id=int(reviewer_id))
+    print(
+        f"Imported {report.decided} decisions by {args.reviewer} from {args.file}; {report.empty} rows left "
+        f"empty, {report.unchanged} unchanged, {len(report.problems)} refused."
+    )
+    for _row, message in report.problems:
+        print(f"Skipped: {message}", file=sys.stderr)
+    return 1 if report.problems else 0
+
+
 def register_store_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "load",
@@ -82,6 +155,11 @@ def register_store_commands(sub: argparse._SubParsersAction) -> None:  # type: i
     add_db_option(p)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument(
+        "--secure-cookies",
+        action="store_true",
+        help="mark the session cookie Secure (serve behind TLS / an HTTPS proxy)",
+    )
     add_model_option(p)
     p.set_defaults(func=cmd_serve)
 
@@ -105,3 +183,48 @@ def register_store_commands(sub: argparse._SubParsersAction) -> None:  # type: i
     )
     add_db_option(p)
     p.set_defaults(func=cmd_user_add)
+
+    p = users.add_parser(
+        "unlock",
+        help="lift a sign-in lockout after too many failed attempts",
+        description="Lift the lockout of an account (or, with --address, of a client address) at once.",
+        epilog="Example: zhibiao user unlock li",
+    )
+    p.add_argument("name", nargs="?", help="the locked account")
+    p.add_argument("--address", help="unlock a client address instead (e.g. 10.0.0.7)")
+    add_db_option(p)
+    p.set_defaults(func=cmd_user_unlock)
+
+    p = sub.add_parser(
+        "export",
+        help="write the reviewer workbook, or the corrected tables per department",
+        description="Write the flags as a reviewer workbook (Chinese headers, an empty 审核结论 column), "
+        "and/or each department's indicators with their final categories after review.",
+        epilog="Example: zhibiao export --reviewer out/review.xlsx --corrected out/corrected",
+    )
+    p.add_argument("--reviewer", metavar="FILE.xlsx", help="write the reviewer workbook to fill in")
+    p.add_argument(
+        "--corrected",
+        metavar="FOLDER",
+        help="write the corrected table of each department (final categories)",
+    )
+    p.add_argument("--department", help="only this department's flags")
+    p.add_argument(
+        "--tier",
+        choices=("flagged", "review", "all"),
+        default="flagged",
+        help="which flags (default flagged)",
+    )
+    add_db_option(p)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "import-decisions",
+        help="record the filled-in 审核结论 of a reviewer workbook as decisions",
+        description="Read a reviewer workbook back: each filled 审核结论 becomes a decision; bad rows are listed.",
+        epilog="Example: zhibiao import-decisions out/review.xlsx --reviewer li",
+    )
+    p.add_argument("file", help="the filled workbook (.xlsx from zhibiao export --reviewer)")
+    p.add_argument("--reviewer", required=True, help="whose decisions they are (an existing account)")
+    add_db_option(p)
+    p.set_defaults(func=cmd_import_decisions)

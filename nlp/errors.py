@@ -123,6 +123,19 @@ class Errors:
         "Too many failed sign-ins for {who}; sign-in is locked for {minutes} minute(s). Wait, or ask an "
         "administrator to lift it with `zhibiao user unlock NAME`."
     )
+    E090 = "Your session has ended (signed out, expired or revoked). Sign in again at /login."
+    E091 = (
+        "The group changed since the preview ({previewed} items previewed, {now} now). Preview again and "
+        "confirm the new count."
+    )
+    E092 = "Nothing to undo: bulk action {bulk} is not yours, or was already undone."
+    E093 = "{path} row {row}: {detail}. Fill 审核结论 with one of {choices}, or leave it empty."
+    E094 = (
+        "{path}: not a reviewer workbook from `zhibiao export --reviewer` ({detail}). Export again and fill "
+        "in that file."
+    )
+    E095 = "Unknown reviewer '{name}'. Create the account with `zhibiao user add {name}` first."
+    E096 = "Invalid {field} '{value}'. Use one of {allowed}."
     # E080-E089: the batch run (nlp/run.py); E084 is a Problem and starts with "{path}:" like E001-E009.
     E080 = (
         "{path}: cannot write the run's output ({detail}). Choose another --out folder or make it writable."

@@ -1,4 +1,4 @@
-"""Reviewer-facing audit reports: HTML (with an embedded chart), XLSX (flags + all indicators) or CSV.
+"""Reviewer-facing audit reports: HTML (with an inline SVG chart), XLSX (flags + all indicators) or CSV.
 
 Flags are ranked by score and grouped by department and project; each department gets its
 misplacement rate.
@@ -6,7 +6,6 @@ misplacement rate.
 
 from __future__ import annotations
 
-import base64
 import io
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment
+from markupsafe import Markup
 
 from nlp.annotate import AUDIT_COLUMNS, PREDICTION_COLUMNS, annotation
 from nlp.audit import REASONS, Verdict
@@ -28,7 +28,7 @@ from nlp.taxonomy import label_name
 
 __all__ = [
     "AuditRow", "audit_rows", "department_rates", "write_audit", "chart_png", "setup_fonts", "cluster_rows",
-    "write_clusters",
+    "write_clusters", "rates_svg",
 ]  # fmt: skip
 
 FLAG_COLUMNS = (
@@ -115,6 +115,15 @@ def chart_png(rates: Sequence[dict[str, Any]]) -> bytes:
     return png_bytes(fig)
 
 
+def rates_svg(rates: Sequence[dict[str, Any]]) -> str:
+    """The misplacement rate per department as an inline SVG chart (text stays text: no font needed)."""
+    from nlp.charts import bar_chart_svg
+
+    return bar_chart_svg(
+        [(r["department"], r["rate"]) for r in rates], title="各部门疑似错放指标比例", axis="疑似错放比例"
+    )
+
+
 def png_bytes(fig: Any) -> bytes:
     """A matplotlib figure as PNG bytes (closed afterwards), ready to embed as base64."""
     import matplotlib.pyplot as plt
@@ -137,8 +146,18 @@ th{background:#f3f3f3} .score{font-weight:bold;color:#b00} h2{margin-top:28px} .
 <h1>绩效指标错放审核报告</h1>
 <p>共审核指标 <b id="total-indicators">{{ total }}</b> 个，疑似错放 <b id="flag-count">{{ flags|length }}</b> 个
 （阈值 {{ threshold }}）。<span class="muted">每条均附理由和建议类别，请逐条复核。</span></p>
+<section class="next" id="next-steps"><h2>下一步</h2><ol>
+<li>把文件载入审核库：<code>zhibiao load 文件或文件夹</code></li>
+<li>创建审核员账号：<code>zhibiao user add 用户名</code></li>
+<li>打开审核台：<code>zhibiao serve</code>，然后在浏览器中访问 <code>http://127.0.0.1:8000/</code></li>
+<li>或导出审核表，在 Excel 中填写“审核结论”后导回：<code>zhibiao export --reviewer 审核表.xlsx</code>、
+<code>zhibiao import-decisions 审核表.xlsx --reviewer 用户名</code></li>
+</ol>
+{% if top %}<p>分数最高的 {{ top|length }} 条：</p><ol class="top-flags">{% for r in top %}
+<li><a href="#flag-{{ r.anchor }}">{{ r.name }}</a>（{{ r.department or "未注明部门" }}，建议{{ r.suggested_name }}）</li>
+{% endfor %}</ol>{% endif %}</section>
 <h2>各部门错放比例</h2>
-<img alt="各部门错放比例" src="data:image/png;base64,{{ chart }}">
+<figure class="chart">{{ chart }}</figure>
 <table><tr><th>部门</th><th>指标数</th><th>疑似错放</th><th>比例</th></tr>
 {% for r in rates %}<tr><td>{{ r.department }}</td><td>{{ r.indicators }}</td><td>{{ r.flagged }}</td>
 <td>{{ "%.1f"|format(r.rate * 100) }}%</td></tr>{% endfor %}</table>
@@ -146,7 +165,7 @@ th{background:#f3f3f3} .score{font-weight:bold;color:#b00} h2{margin-top:28px} .
 {% for (department, project), items in groups %}
 <h3>{{ department }} · {{ project }}</h3>
 <table><tr><th>分数</th><th>指标</th><th>指标值</th><th>原填类别</th><th>建议类别</th><th>理由</th><th>说明</th></tr>
-{% for r in items %}<tr class="flag-row"><td class="score">{{ "%.2f"|format(r.flag_score) }}</td><td>{{ r.name }}</td>
+{% for r in items %}<tr class="flag-row" id="flag-{{ r.anchor }}"><td class="score">{{ "%.2f"|format(r.flag_score) }}</td><td>{{ r.name }}</td>
 <td>{{ r.annual_value }}</td><td>{{ r.declared_l1 }} / {{ r.declared_l2 }}</td><td>{{ r.suggested_name }}</td>
 <td>{{ r.reason_text }}</td><td>{{ r.explanation }}</td></tr>{% endfor %}</table>
 {% endfor %}
@@ -183,6 +202,7 @@ def write_audit(rows: Sequence[AuditRow], path: Path, *, threshold: float) -> in
 
 def render_html(rows: Sequence[AuditRow], flags: Sequence[dict[str, Any]], *, threshold: float) -> str:
     grouped: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    flags = [{**flag, "anchor": n} for n, flag in enumerate(flags, start=1)]
     for flag in flags:
         grouped[(flag["department"] or "（未注明部门）", flag["project"])].append(flag)
     groups = sorted(grouped.items(), key=lambda kv: -max(f["flag_score"] for f in kv[1]))
@@ -194,7 +214,8 @@ def render_html(rows: Sequence[AuditRow], flags: Sequence[dict[str, Any]], *, th
         threshold=threshold,
         rates=rates,
         groups=groups,
-        chart=base64.b64encode(chart_png(rates)).decode(),
+        chart=Markup(rates_svg(rates)),
+        top=flags[:10],
         reasons=sorted(REASONS.items()),
     )
 

@@ -11,16 +11,30 @@ parameter (``LIKE`` patterns are escaped too).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Connection, case, func, or_, select
+from sqlalchemy import Connection, String, and_, case, cast, func, or_, select
 from sqlalchemy.sql import Select
 
-from nlp.errors import ZhibiaoError
+from nlp.review_rows import (
+    ACTION_NAMES,
+    CHOICES,
+    LIMITS,
+    ReviewError,
+    blind_ids,
+    decision_dict,
+    decisions_for,
+    items_of,
+    paged,
+    rows_query,
+    suggestion_of,
+)
 from nlp.schema import (
+    assignments,
+    bulk_decisions,
     cluster_members,
-    clusters,
     current_decisions,
     decisions,
     documents,
@@ -28,16 +42,16 @@ from nlp.schema import (
     flags,
     indicators,
     inserted_id,
-    predictions,
     projects,
     reviewers,
 )
 from nlp.store import ACTIONS, Store, utcnow
-from nlp.taxonomy import LEAVES, PROCESS, label_name
+from nlp.taxonomy import PROCESS, label_name
 
 __all__ = [
     "ReviewError",
     "ACTION_NAMES",
+    "suggestion_of",
     "CHOICES",
     "LIMITS",
     "search_indicators",
@@ -45,166 +59,18 @@ __all__ = [
     "counts",
     "indicator_detail",
     "record_decision",
-    "list_clusters",
+    "append_decision",
+    "check_decision",
+    "QueueFilter",
+    "narrow",
+    "project_detail",
+    "my_decisions",
     "departments",
     "decisions_for",
     "disputed_ids",
 ]
 
 #: Codes a reviewer can choose (keys 1-9 on the page pick them in this order) and the process code.
-CHOICES: tuple[str, ...] = LEAVES + (PROCESS,)
-ACTION_NAMES: dict[str, str] = {
-    "accept": "接受建议",
-    "keep": "保留申报类别",
-    "choose": "改为其他类别",
-    "process": "标为过程指标",
-    "skip": "跳过",
-    "undo": "撤销",
-}
-#: Upper bounds on what a request may send; the web layer enforces them with the same numbers.
-LIMITS: dict[str, int] = {
-    "q": 100,
-    "name": 200,
-    "value": 200,
-    "description": 1000,
-    "comment": 1000,
-    "size": 100,
-}
-
-
-class ReviewError(ZhibiaoError):
-    """A review request was refused (unknown indicator, bad code, nothing to undo…)."""
-
-    def __init__(self, code: str, *, status: int = 400, **fields: object) -> None:
-        super().__init__(code, **fields)
-        self.status = status
-
-
-# -------------------------------------------------------------------------------------------- reads
-
-
-def _rows_query() -> Select[Any]:
-    """Indicator rows with project, current prediction and flag (one row per indicator)."""
-    return (
-        select(
-            indicators,
-            documents.c.doc,
-            projects.c.name.label("project"),
-            projects.c.department,
-            projects.c.goal,
-            projects.c.scheme,
-            predictions.c.code.label("p_code"),
-            predictions.c.l1.label("p_l1"),
-            predictions.c.l2.label("p_l2"),
-            predictions.c.confidence.label("p_confidence"),
-            predictions.c.top.label("p_top"),
-            predictions.c.reason.label("p_reason"),
-            predictions.c.model_version.label("p_version"),
-            flags.c.id.label("f_id"),
-            flags.c.reasons.label("f_reasons"),
-            flags.c.suggested_code.label("f_code"),
-            flags.c.score.label("f_score"),
-            flags.c.explanation.label("f_explanation"),
-        )
-        .join(projects, projects.c.id == indicators.c.project_id)
-        .join(documents, documents.c.id == indicators.c.document_id)
-        .outerjoin(predictions, predictions.c.indicator_id == indicators.c.id)
-        .outerjoin(flags, flags.c.indicator_id == indicators.c.id)
-    )
-
-
-def decisions_for(conn: Connection, ids: Sequence[int]) -> dict[int, list[Any]]:
-    """Decisions still in force for ``ids``, oldest first, with reviewer names."""
-    if not ids:
-        return {}
-    eff = effective_decisions().where(decisions.c.indicator_id.in_(list(ids))).subquery()
-    rows = conn.execute(
-        select(eff, reviewers.c.name.label("reviewer"))
-        .join(reviewers, reviewers.c.id == eff.c.reviewer_id)
-        .order_by(eff.c.id)
-    ).all()
-    grouped: dict[int, list[Any]] = {}
-    for row in rows:
-        grouped.setdefault(row.indicator_id, []).append(row)
-    return grouped
-
-
-def _disagreement(history: Iterable[Any]) -> bool:
-    """Whether reviewers' latest non-skip decisions on one indicator name different codes."""
-    latest: dict[int, str] = {}
-    for row in history:
-        if row.action != "skip":
-            latest[row.reviewer_id] = row.code_after
-    return len(set(latest.values())) > 1
-
-
-def _decision_dict(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "action": row.action,
-        "action_name": ACTION_NAMES.get(row.action, row.action),
-        "code": row.code_after,
-        "code_name": label_name(row.code_after),
-        "code_before": row.code_before,
-        "reviewer": row.reviewer,
-        "time": row.created_at.isoformat(timespec="seconds") + "Z",
-        "comment": row.comment,
-        "model_version": row.model_version,
-    }
-
-
-def _item(row: Any, history: list[Any], reasons: dict[str, str]) -> dict[str, Any]:
-    suggestion = None
-    if row.p_code is not None:
-        suggestion = {
-            "code": row.p_code,
-            "l1": row.p_l1,
-            "l2": row.p_l2,
-            "confidence": round(row.p_confidence, 4),
-            "top": [{"code": c, "name": label_name(c), "p": round(p, 4)} for c, p in row.p_top],
-            "reason": row.p_reason,
-            "model_version": row.p_version,
-        }
-    flag = None
-    if row.f_id is not None:
-        flag = {
-            "reasons": [{"code": r, "label": reasons.get(r, r)} for r in row.f_reasons],
-            "suggested_code": row.f_code,
-            "suggested_name": label_name(row.f_code),
-            "score": round(row.f_score, 4),
-            "explanation": row.f_explanation,
-        }
-    return {
-        "id": row.id,
-        "doc": row.doc,
-        "department": row.department,
-        "project": row.project,
-        "goal": row.goal,
-        "name": row.name,
-        "description": row.description,
-        "value": row.annual_value or row.cycle_value,
-        "declared": {
-            "l1": row.declared_l1,
-            "l2": row.declared_l2,
-            "code": row.declared_code,
-            "name": label_name(row.declared_code),
-        },
-        "suggestion": suggestion,
-        "flag": flag,
-        "decision": _decision_dict(history[-1]) if history else None,
-        "disagreement": _disagreement(history),
-        "active": bool(row.active),
-    }
-
-
-def _items(conn: Connection, rows: Sequence[Any], reasons: dict[str, str]) -> list[dict[str, Any]]:
-    history = decisions_for(conn, [row.id for row in rows])
-    return [_item(row, history.get(row.id, []), reasons) for row in rows]
-
-
-def _page(query: Select[Any], *, page: int, size: int) -> Select[Any]:
-    size = max(1, min(size, LIMITS["size"]))
-    return query.limit(size).offset((max(page, 1) - 1) * size)
 
 
 def search_indicators(
@@ -218,9 +84,10 @@ def search_indicators(
     page: int = 1,
     size: int = 20,
     reasons: dict[str, str] | None = None,
+    viewer: int | None = None,
 ) -> dict[str, Any]:
     """Active indicators whose name, description or project contains ``q``, with filters; paged."""
-    query = _rows_query().where(indicators.c.active.is_(True))
+    query = rows_query().where(indicators.c.active.is_(True))
     if q:
         query = query.where(
             or_(
@@ -232,7 +99,9 @@ def search_indicators(
     if department:
         query = query.where(projects.c.department == department)
     if flagged is not None:
-        query = query.where(flags.c.id.is_not(None) if flagged else flags.c.id.is_(None))
+        # "Flagged" is the flagged tier; a "review" (worth a look) row is not a flag.
+        is_flag = and_(flags.c.id.is_not(None), flags.c.tier == "flagged")
+        query = query.where(is_flag if flagged else ~is_flag)
     if cluster is not None:
         members = select(cluster_members.c.indicator_id).where(cluster_members.c.cluster_id == cluster)
         query = query.where(indicators.c.id.in_(members))
@@ -240,35 +109,123 @@ def search_indicators(
         query = query.where(
             indicators.c.id.in_(disputed_ids()) if disputed else indicators.c.id.not_in(disputed_ids())
         )
+        if viewer is not None:
+            # A disagreement on an item the viewer still reviews blind would give the other decision away.
+            query = query.where(indicators.c.id.not_in(still_blind(viewer)))
     with db.read() as conn:
         total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-        rows = conn.execute(_page(query.order_by(indicators.c.id), page=page, size=size)).all()
-        items = _items(conn, rows, reasons or {})
+        rows = conn.execute(paged(query.order_by(indicators.c.id), page=page, size=size)).all()
+        items = items_of(conn, rows, reasons or {}, viewer=viewer)
     return {"items": items, "total": total, "page": page, "size": size}
 
 
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the queue (and its counts) is narrowed to; empty fields do not filter.
+
+    ``tier`` is ``flagged`` (the default queue), ``review`` (worth a look) or ``all``; ``sort`` is
+    ``score`` (most likely right first), ``department``, ``project`` or ``name``.
+    """
+
+    department: str = ""
+    project_id: int | None = None
+    reason: str = ""
+    min_score: float | None = None
+    max_score: float | None = None
+    declared: str = ""
+    tier: str = "flagged"
+    sort: str = "score"
+    assigned_to: int | None = None
+
+
+TIERS: tuple[str, ...] = ("flagged", "review", "all")
+SORTS: dict[str, Any] = {
+    "score": (flags.c.score.desc(),),
+    "department": (projects.c.department, flags.c.score.desc()),
+    "project": (projects.c.name, indicators.c.line),
+    "name": (indicators.c.name, flags.c.score.desc()),
+}
+
+
+def narrow(query: Select[Any], f: QueueFilter) -> Select[Any]:
+    """``query`` (over indicators, projects and flags) narrowed by ``f``."""
+    if f.department:
+        query = query.where(projects.c.department == f.department)
+    if f.project_id is not None:
+        query = query.where(projects.c.id == f.project_id)
+    if f.reason:
+        # reasons is a JSON list of reason codes; its text holds each code quoted.
+        query = query.where(cast(flags.c.reasons, String).contains(f'"{f.reason}"', autoescape=True))
+    if f.min_score is not None:
+        query = query.where(flags.c.score >= f.min_score)
+    if f.max_score is not None:
+        query = query.where(flags.c.score < f.max_score)
+    if f.declared:
+        query = query.where(indicators.c.declared_code == f.declared)
+    if f.tier != "all":
+        query = query.where(flags.c.tier == (f.tier or "flagged"))
+    if f.assigned_to is not None:
+        mine = select(assignments.c.indicator_id).where(assignments.c.reviewer_id == f.assigned_to)
+        query = query.where(indicators.c.id.in_(mine))
+    return query
+
+
 def queue(
-    db: Store, *, department: str = "", page: int = 1, size: int = 20, reasons: dict[str, str] | None = None
+    db: Store,
+    *,
+    department: str = "",
+    page: int = 1,
+    size: int = 20,
+    reasons: dict[str, str] | None = None,
+    filters: QueueFilter | None = None,
+    viewer: int | None = None,
 ) -> dict[str, Any]:
-    """Flags without a decision in force, highest score first; skipped ones come back last."""
-    current = current_decisions().subquery()
-    cur = decisions.alias("cur")
-    query = (
-        _rows_query()
-        .where(flags.c.id.is_not(None), indicators.c.active.is_(True))
-        .outerjoin(current, current.c.indicator_id == indicators.c.id)
-        .outerjoin(cur, cur.c.id == current.c.id)
-        .where(or_(current.c.id.is_(None), cur.c.action == "skip"))
-    )
-    if department:
-        query = query.where(projects.c.department == department)
-    skipped_last = case((cur.c.action == "skip", 1), else_=0)
+    """Flags without a decision in force, highest score first; skipped ones come back last.
+
+    With ``filters.assigned_to`` (double review) it is that reviewer's assigned items they have not
+    decided themselves, whoever else decided them; others' decisions stay hidden until all have.
+    """
+    f = filters or QueueFilter(department=department)
+    if department and not f.department:
+        f = replace(f, department=department)
+    query = narrow(rows_query().where(flags.c.id.is_not(None), indicators.c.active.is_(True)), f)
+    if f.assigned_to is not None:
+        own = effective_decisions().where(decisions.c.reviewer_id == f.assigned_to).subquery()
+        mine = select(own.c.id).where(own.c.indicator_id == indicators.c.id, own.c.action != "skip")
+        query = query.where(~mine.exists())
+        skipped_last: Any = indicators.c.id.is_(None)  # nothing to push back: a constant
+    else:
+        current = current_decisions().subquery()
+        cur = decisions.alias("cur")
+        query = (
+            query.outerjoin(current, current.c.indicator_id == indicators.c.id)
+            .outerjoin(cur, cur.c.id == current.c.id)
+            .where(or_(current.c.id.is_(None), cur.c.action == "skip"))
+        )
+        skipped_last = case((cur.c.action == "skip", 1), else_=0)
+    order = (skipped_last, *SORTS.get(f.sort, SORTS["score"]), indicators.c.id)
     with db.read() as conn:
-        rows = conn.execute(
-            _page(query.order_by(skipped_last, flags.c.score.desc(), indicators.c.id), page=page, size=size)
-        ).all()
-        items = _items(conn, rows, reasons or {})
-    return {"items": items, "counts": counts(db, department=department), "page": page, "size": size}
+        total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        rows = conn.execute(paged(query.order_by(*order), page=page, size=size)).all()
+        items = items_of(conn, rows, reasons or {}, viewer=viewer if viewer is not None else f.assigned_to)
+    return {
+        "items": items,
+        "total": total,
+        "counts": counts(db, department=f.department, filters=f),
+        "page": page,
+        "size": size,
+    }
+
+
+def still_blind(viewer: int) -> Select[Any]:
+    """Indicators assigned to ``viewer`` that some assigned reviewer has not decided yet (skips aside)."""
+    eff = effective_decisions().where(decisions.c.action != "skip").subquery()
+    others = assignments.alias("others")
+    decided = select(eff.c.id).where(
+        eff.c.indicator_id == others.c.indicator_id, eff.c.reviewer_id == others.c.reviewer_id
+    )
+    mine = select(assignments.c.indicator_id).where(assignments.c.reviewer_id == viewer)
+    return select(others.c.indicator_id).where(others.c.indicator_id.in_(mine), ~decided.exists())
 
 
 def disputed_ids() -> Select[Any]:
@@ -283,9 +240,22 @@ def disputed_ids() -> Select[Any]:
     )
 
 
-def counts(db: Store, *, department: str = "") -> dict[str, int]:
-    """How many flags there are, are left, decided, skipped; how many indicators reviewers disagree on."""
-    current = current_decisions().subquery()
+def counts(db: Store, *, department: str = "", filters: QueueFilter | None = None) -> dict[str, int]:
+    """How many flags there are, are left, decided, skipped; how many indicators reviewers disagree on.
+
+    Under ``filters.assigned_to`` the decisions counted are that reviewer's own (double review).
+    """
+    f = filters or QueueFilter(department=department)
+    if f.assigned_to is not None:
+        current = (
+            select(decisions.c.indicator_id, func.max(decisions.c.id).label("id"))
+            .where(decisions.c.id.in_(select(effective_decisions().subquery().c.id)))
+            .where(decisions.c.reviewer_id == f.assigned_to)
+            .group_by(decisions.c.indicator_id)
+            .subquery()
+        )
+    else:
+        current = current_decisions().subquery()
     cur = decisions.alias("cur")
     base = (
         select(func.count())
@@ -296,8 +266,7 @@ def counts(db: Store, *, department: str = "") -> dict[str, int]:
         .outerjoin(cur, cur.c.id == current.c.id)
         .where(indicators.c.active.is_(True))
     )
-    if department:
-        base = base.where(projects.c.department == department)
+    base = narrow(base, f)
     disputed = disputed_ids()
     with db.read() as conn:
         result = {
@@ -313,14 +282,16 @@ def counts(db: Store, *, department: str = "") -> dict[str, int]:
 
 
 def indicator_detail(
-    db: Store, indicator_id: int, *, reasons: dict[str, str] | None = None
+    db: Store, indicator_id: int, *, reasons: dict[str, str] | None = None, viewer: int | None = None
 ) -> dict[str, Any]:
-    """One indicator with its full decision history (undone ones included, marked)."""
+    """One indicator with its full decision history (undone ones included, marked); under double
+    review only ``viewer``'s own decisions until every assigned reviewer has decided."""
     with db.read() as conn:
-        row = conn.execute(_rows_query().where(indicators.c.id == indicator_id)).first()
+        row = conn.execute(rows_query().where(indicators.c.id == indicator_id)).first()
         if row is None:
             raise ReviewError("E062", status=404, what=f"Indicator {indicator_id}")
-        item = _items(conn, [row], reasons or {})[0]
+        item = items_of(conn, [row], reasons or {}, viewer=viewer)[0]
+        blind = bool(blind_ids(conn, viewer, [indicator_id]))
         undone = set(
             conn.execute(
                 select(decisions.c.undoes_id).where(
@@ -334,8 +305,90 @@ def indicator_detail(
             .where(decisions.c.indicator_id == indicator_id)
             .order_by(decisions.c.id)
         ).all()
-    item["history"] = [{**_decision_dict(h), "undone": h.id in undone} for h in history]
+    if blind:
+        history = [h for h in history if h.reviewer_id == viewer]
+    item["history"] = [{**decision_dict(h), "undone": h.id in undone} for h in history]
+    item["blind"] = blind
     return item
+
+
+def project_detail(
+    db: Store, project_id: int, *, reasons: dict[str, str] | None = None, viewer: int | None = None
+) -> dict[str, Any]:
+    """A project as its document lays it out: goal, budget and every indicator under its declared
+    一级 and 二级 (in document order), each with its suggestion, flag and decision."""
+    with db.read() as conn:
+        project = conn.execute(
+            select(projects, documents.c.doc)
+            .join(documents, documents.c.id == projects.c.document_id)
+            .where(projects.c.id == project_id)
+        ).first()
+        if project is None:
+            raise ReviewError("E062", status=404, what=f"Project {project_id}")
+        rows = conn.execute(
+            rows_query()
+            .where(indicators.c.project_id == project_id, indicators.c.active.is_(True))
+            .order_by(indicators.c.line, indicators.c.id)
+        ).all()
+        items = items_of(conn, rows, reasons or {}, viewer=viewer)
+    groups: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for item in items:
+        l1 = item["declared"]["l1"] or "（未填一级）"
+        groups.setdefault(l1, {}).setdefault(item["declared"]["l2"] or "（未填二级）", []).append(item)
+    return {
+        "id": project.id,
+        "name": project.name,
+        "department": project.department,
+        "doc": project.doc,
+        "goal": project.goal,
+        "budget": project.budget,
+        "scheme": project.scheme,
+        "active": bool(project.active),
+        "layout": [
+            {"l1": l1, "groups": [{"l2": l2, "rows": group} for l2, group in by_l2.items()]}
+            for l1, by_l2 in groups.items()
+        ],
+        "indicators": len(items),
+        "flagged": sum(1 for item in items if item["flag"] and item["flag"]["tier"] == "flagged"),
+        "self_evaluation": any(item["self_evaluation"] for item in items),
+    }
+
+
+def my_decisions(db: Store, reviewer_id: int, *, page: int = 1, size: int = 50) -> dict[str, Any]:
+    """Every decision ``reviewer_id`` made, newest first, with its indicator and whether it stands."""
+    undone = select(decisions.c.undoes_id).where(decisions.c.undoes_id.is_not(None))
+    query = (
+        select(
+            decisions,
+            reviewers.c.name.label("reviewer"),
+            indicators.c.name.label("indicator"),
+            projects.c.name.label("project"),
+            projects.c.department,
+            decisions.c.id.in_(undone).label("undone"),
+            bulk_decisions.c.bulk_id,
+        )
+        .join(reviewers, reviewers.c.id == decisions.c.reviewer_id)
+        .join(indicators, indicators.c.id == decisions.c.indicator_id)
+        .join(projects, projects.c.id == indicators.c.project_id)
+        .outerjoin(bulk_decisions, bulk_decisions.c.decision_id == decisions.c.id)
+        .where(decisions.c.reviewer_id == reviewer_id)
+    )
+    with db.read() as conn:
+        total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        rows = conn.execute(paged(query.order_by(decisions.c.id.desc()), page=page, size=size)).all()
+    items = [
+        {
+            **decision_dict(r),
+            "indicator_id": r.indicator_id,
+            "indicator": r.indicator,
+            "project": r.project,
+            "department": r.department,
+            "undone": bool(r.undone),
+            "bulk_id": r.bulk_id,
+        }
+        for r in rows
+    ]
+    return {"items": items, "total": total, "page": page, "size": size}
 
 
 def departments(db: Store) -> list[str]:
@@ -357,15 +410,8 @@ def _in_force(history: Sequence[Any], declared: str) -> str:
     return next((h.code_after for h in reversed(history) if h.action != "skip"), declared)
 
 
-def record_decision(
-    db: Store, *, reviewer_id: int, indicator_id: int, action: str, code: str = "", comment: str = ""
-) -> dict[str, Any]:
-    """Append a decision; returns it. The latest decision in force is the indicator's current one.
-
-    ``accept`` takes the suggestion shown (the flag's, else the model's), ``keep`` the declared code,
-    ``choose`` needs ``code`` (a leaf or PR), ``process`` is PR, ``skip`` defers, ``undo`` withdraws the
-    reviewer's own latest decision on the indicator still in force.
-    """
+def check_decision(action: str, code: str = "", comment: str = "") -> None:
+    """Refuse an unknown action, a bad code for ``choose`` or an over-long comment (ReviewError)."""
     if action not in ACTIONS:
         raise ReviewError(
             "E061", field="action", detail=f"'{action[:40]}' is not one of {', '.join(ACTIONS)}"
@@ -374,106 +420,75 @@ def record_decision(
         raise ReviewError("E066", value=code[:20], codes=", ".join(CHOICES))
     if len(comment) > LIMITS["comment"]:
         raise ReviewError("E067", field="comment", length=len(comment), limit=LIMITS["comment"])
-    with db.write() as conn:
-        row = conn.execute(_rows_query().where(indicators.c.id == indicator_id)).first()
-        if row is None:
-            raise ReviewError("E062", status=404, what=f"Indicator {indicator_id}")
-        history = decisions_for(conn, [indicator_id]).get(indicator_id, [])
-        suggested = row.f_code if row.f_id is not None else (row.p_code or "")
-        before = _in_force(history, row.declared_code)
-        undoes = None
-        if action == "undo":
-            own = [h for h in history if h.reviewer_id == reviewer_id]
-            if not own:
-                raise ReviewError("E075", status=409, indicator=indicator_id)
-            undoes = own[-1].id
-        if action == "accept" and not suggested:
-            raise ReviewError("E061", field="action", detail="this indicator has no suggestion to accept")
-        after = {
-            "accept": suggested,
-            "keep": row.declared_code,
-            "choose": code,
-            "process": PROCESS,
-            "skip": "",
-            "undo": _in_force([h for h in history if h.id != undoes], row.declared_code),
-        }[action]
-        values = {
-            "indicator_id": indicator_id,
-            "reviewer_id": reviewer_id,
-            "created_at": utcnow(),
-            "action": action,
-            "code_before": before,
-            "code_after": after,
-            "suggested_code": suggested,
-            "model_version": row.p_version or "",
-            "comment": comment,
-            "undoes_id": undoes,
-        }
-        new_id = inserted_id(conn.execute(decisions.insert().values(**values)))
+
+
+def append_decision(
+    conn: Connection, *, reviewer_id: int, indicator_id: int, action: str, code: str = "", comment: str = ""
+) -> dict[str, Any]:
+    """:func:`record_decision` inside the caller's transaction (a bulk action holds one for all)."""
+    row = conn.execute(rows_query().where(indicators.c.id == indicator_id)).first()
+    if row is None:
+        raise ReviewError("E062", status=404, what=f"Indicator {indicator_id}")
+    history = decisions_for(conn, [indicator_id]).get(indicator_id, [])
+    shown = suggestion_of(row)
+    suggested = shown["code"] if shown else ""
+    before = _in_force(history, row.declared_code)
+    undoes = None
+    if action == "undo":
+        own = [h for h in history if h.reviewer_id == reviewer_id]
+        if not own:
+            raise ReviewError("E075", status=409, indicator=indicator_id)
+        undoes = own[-1].id
+    if action == "accept" and not suggested:
+        raise ReviewError("E061", field="action", detail="this indicator has no suggestion to accept")
+    after = {
+        "accept": suggested,
+        "keep": row.declared_code,
+        "choose": code,
+        "process": PROCESS,
+        "skip": "",
+        "undo": _in_force([h for h in history if h.id != undoes], row.declared_code),
+    }[action]
+    values = {
+        "indicator_id": indicator_id,
+        "reviewer_id": reviewer_id,
+        "created_at": utcnow(),
+        "action": action,
+        "code_before": before,
+        "code_after": after,
+        "suggested_code": suggested,
+        "model_version": row.p_version or "",
+        "comment": comment,
+        "undoes_id": undoes,
+    }
+    new_id = inserted_id(conn.execute(decisions.insert().values(**values)))
+    kept = ("action", "code_before", "code_after", "suggested_code", "model_version", "comment")
     return {
         "id": new_id,
         "indicator_id": indicator_id,
-        **{
-            k: values[k]
-            for k in ("action", "code_before", "code_after", "suggested_code", "model_version", "comment")
-        },
+        **{k: values[k] for k in kept},
         "code_name": label_name(after),
         "time": values["created_at"].isoformat(timespec="seconds") + "Z",
         "undoes": undoes,
     }
 
 
-# ----------------------------------------------------------------------------------------- clusters
-
-
-def list_clusters(
-    db: Store, *, level: str = "", department: str = "", page: int = 1, size: int = 20
+def record_decision(
+    db: Store, *, reviewer_id: int, indicator_id: int, action: str, code: str = "", comment: str = ""
 ) -> dict[str, Any]:
-    """Clusters, largest first, each with its members side by side."""
-    query = select(clusters)
-    if level:
-        query = query.where(clusters.c.level == level)
-    if department:
-        spans = select(cluster_members.c.cluster_id).where(cluster_members.c.department == department)
-        query = query.where(clusters.c.id.in_(spans))
-    with db.read() as conn:
-        total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-        rows = conn.execute(
-            _page(query.order_by(clusters.c.size.desc(), clusters.c.id), page=page, size=size)
-        ).all()
-        members = conn.execute(
-            select(cluster_members)
-            .where(cluster_members.c.cluster_id.in_([r.id for r in rows]))
-            .order_by(cluster_members.c.cluster_id, cluster_members.c.similarity.desc(), cluster_members.c.id)
-        ).all()
-    by_cluster: dict[int, list[dict[str, Any]]] = {}
-    for m in members:
-        by_cluster.setdefault(m.cluster_id, []).append(
-            {
-                k: getattr(m, k)
-                for k in (
-                    "indicator_id",
-                    "doc",
-                    "department",
-                    "project",
-                    "line",
-                    "text",
-                    "similarity",
-                    "diff",
-                )
-            }
+    """Append a decision; returns it. The latest decision in force is the indicator's current one.
+
+    ``accept`` takes the suggestion shown (:func:`~nlp.review_rows.suggestion_of`), ``keep`` the
+    declared code, ``choose`` needs ``code`` (a leaf or PR), ``process`` is PR, ``skip`` defers,
+    ``undo`` withdraws the reviewer's own latest decision on the indicator still in force.
+    """
+    check_decision(action, code, comment)
+    with db.write() as conn:
+        return append_decision(
+            conn,
+            reviewer_id=reviewer_id,
+            indicator_id=indicator_id,
+            action=action,
+            code=code,
+            comment=comment,
         )
-    items = [
-        {
-            "id": r.id,
-            "label": r.label,
-            "level": r.level,
-            "size": r.size,
-            "representative": r.representative,
-            "mean_similarity": round(r.mean_similarity, 4),
-            "departments": r.departments,
-            "members": by_cluster.get(r.id, []),
-        }
-        for r in rows
-    ]
-    return {"items": items, "total": total, "page": page, "size": size}

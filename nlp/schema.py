@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     func,
     select,
 )
@@ -42,6 +43,11 @@ __all__ = [
     "reviewers",
     "decisions",
     "settings",
+    "sessions",
+    "login_attempts",
+    "bulk_actions",
+    "bulk_decisions",
+    "assignments",
     "current_decisions",
     "effective_decisions",
     "indicator_select",
@@ -138,6 +144,11 @@ flags = Table(
     Column("score", Float, nullable=False, index=True),
     Column("explanation", Text, nullable=False),
     Column("created_at", DateTime, nullable=False),
+    # Migration 0003: the audit's own probabilities, so the card, the top-3 and the explanation quote one
+    # distribution (NULL where the loader did not supply them); the tier ("flagged" or "review").
+    Column("probability", Float, nullable=True),
+    Column("top", JSON, nullable=True),
+    Column("tier", String(8), nullable=False, server_default="flagged"),
 )
 
 clusters = Table(
@@ -200,6 +211,68 @@ settings = Table(
     metadata,
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+# ----------------------------------------------------------------- the workbench (migration 0003)
+
+#: Signed-in browser sessions, by the SHA-256 of the random id kept in the session cookie: logging out
+#: (or an administrator) revokes the row, and a copied cookie is worthless from then on.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("reviewer_id", Integer, ForeignKey("reviewers.id"), nullable=False, index=True),
+    Column("address", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime, nullable=True),
+)
+
+#: Every sign-in attempt ("fail", "ok") and every lifted lockout ("unlock"); lockouts are read from it.
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, index=True),
+    Column("address", String(64), nullable=False, index=True),
+    Column("outcome", String(8), nullable=False),
+    Column("created_at", DateTime, nullable=False, index=True),
+)
+
+#: One reviewer action applied to many indicators; each indicator still gets its own decision row,
+#: linked here, so the trail stays one decision per indicator and the bulk can be undone as one.
+bulk_actions = Table(
+    "bulk_actions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("reviewer_id", Integer, ForeignKey("reviewers.id"), nullable=False, index=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("code", String(4), nullable=False),
+    Column("scope", String(16), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("undoes_id", Integer, ForeignKey("bulk_actions.id"), nullable=True, index=True),
+)
+
+bulk_decisions = Table(
+    "bulk_decisions",
+    metadata,
+    Column("decision_id", Integer, ForeignKey("decisions.id"), primary_key=True),
+    Column("bulk_id", Integer, ForeignKey("bulk_actions.id"), nullable=False, index=True),
+)
+
+#: Double review: an indicator given to a reviewer; assigned reviewers decide blind (they do not see
+#: each other's decision on it until every assigned reviewer has decided).
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("indicator_id", Integer, ForeignKey("indicators.id"), nullable=False, index=True),
+    Column("reviewer_id", Integer, ForeignKey("reviewers.id"), nullable=False, index=True),
+    Column("assigned_by", Integer, ForeignKey("reviewers.id"), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("indicator_id", "reviewer_id", name="uq_assignments_indicator_reviewer"),
 )
 
 

@@ -28,30 +28,29 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nlp.annotate import Services, default_services
-from nlp.auth import Reviewer, csrf_matches, reviewer_by_id, reviewer_for_token
+from nlp.auth import LIMITS as AUTH_LIMITS
+from nlp.auth import Reviewer, csrf_matches, reviewer_for_token, session_reviewer
 from nlp.errors import Errors, ZhibiaoError
 from nlp.export import EXPORT_COLUMNS, export_rows
+from nlp.messages_zh import message_zh
 from nlp.review import (
     LIMITS,
-    counts,
     departments,
     indicator_detail,
-    list_clusters,
-    queue,
     record_decision,
     search_indicators,
 )
+from nlp.review_groups import list_clusters
 from nlp.schema import indicators
 from nlp.store import Store, get_setting
 from nlp.tabular import csv_bytes, xlsx_bytes
 from nlp.taxonomy import SCHEME_2013, SCHEME_2021, SCHEME_CLASSIC, label_name
+from nlp.web_guard import MAX_BODY, GuardMiddleware
 
-__all__ = ["create_app", "ApiError", "MAX_BODY"]
+__all__ = ["create_app", "ApiError", "MAX_BODY", "GuardMiddleware"]
 
-MAX_BODY = 64 * 1024
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _STATUS = {
     "E062": 404,
@@ -62,6 +61,10 @@ _STATUS = {
     "E072": 405,
     "E073": 500,
     "E076": 413,
+    "E079": 429,
+    "E090": 401,
+    "E091": 409,
+    "E092": 409,
 }
 
 
@@ -78,7 +81,8 @@ def error_response(
 ) -> JSONResponse:
     """The one JSON error shape (message from the catalogue in nlp.errors)."""
     message = getattr(Errors, code).format(field=field, **fields)
-    body = {"error": {"code": code, "message": message, "field": field}}
+    zh = message_zh(code, field=field, **fields)
+    body = {"error": {"code": code, "message": message, "message_zh": zh, "field": field}}
     return JSONResponse(body, status_code=status or _STATUS.get(code, 400))
 
 
@@ -86,8 +90,25 @@ def _from_exception(exc: ZhibiaoError) -> JSONResponse:
     message = str(exc).split("] ", 1)[-1]
     status = getattr(exc, "status", None) or _STATUS.get(exc.code, 400)
     field = exc.fields.get("field")
-    body = {"error": {"code": exc.code, "message": message, "field": field}}
+    zh = message_zh(exc.code, **exc.fields)
+    body = {"error": {"code": exc.code, "message": message, "message_zh": zh, "field": field}}
     return JSONResponse(body, status_code=status)
+
+
+def _wants_html(request: Request) -> bool:
+    """A browser asking for a page (not the API, not a script): it gets an HTML error page."""
+    path = request.url.path
+    if path.startswith(("/api/", "/openapi", "/static/")):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _answer(request: Request, response: JSONResponse) -> Response:
+    if not _wants_html(request):
+        return response
+    from nlp.pages import error_page
+
+    return error_page(request, response)
 
 
 def _validation_response(exc: RequestValidationError) -> JSONResponse:
@@ -112,32 +133,33 @@ def _validation_response(exc: RequestValidationError) -> JSONResponse:
 
 def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(ZhibiaoError)
-    async def _zhibiao(_request: Request, exc: ZhibiaoError) -> JSONResponse:
-        return _from_exception(exc)
+    async def _zhibiao(request: Request, exc: ZhibiaoError) -> Response:
+        return _answer(request, _from_exception(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return _validation_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
-            return error_response("E062", what=f"Page {request.url.path[:200]}")
+            return _answer(request, error_response("E062", what=f"Page {request.url.path[:200]}"))
         if exc.status_code == 405:
             allowed = (exc.headers or {}).get("Allow", "GET")
             return error_response("E072", method=request.method, path=request.url.path[:200], allowed=allowed)
         return error_response("E061", status=exc.status_code, field="request", detail=str(exc.detail)[:200])
 
     @app.exception_handler(Exception)
-    async def _crash(_request: Request, exc: Exception) -> JSONResponse:
-        return error_response("E073", detail=type(exc).__name__)
+    async def _crash(request: Request, exc: Exception) -> Response:
+        return _answer(request, error_response("E073", detail=type(exc).__name__))
 
 
 # ------------------------------------------------------------------------------------------- access
 
 
 def current_reviewer(request: Request) -> Reviewer:
-    """The reviewer behind a request: bearer token, else the session (POSTs then need the CSRF token)."""
+    """The reviewer behind a request: bearer token, else the server-side session named by the cookie
+    (POSTs then need the CSRF token). A session that was signed out, revoked or expired answers E090."""
     db: Store = request.app.state.db
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
@@ -145,10 +167,12 @@ def current_reviewer(request: Request) -> Reviewer:
         if reviewer is None:
             raise ApiError("E063")
         return reviewer
-    reviewer_id = request.session.get("reviewer_id")
-    reviewer = reviewer_by_id(db, int(reviewer_id)) if reviewer_id else None
-    if reviewer is None:
+    sid = request.session.get("sid")
+    if not sid:
         raise ApiError("E063")
+    reviewer = session_reviewer(db, str(sid))
+    if reviewer is None:
+        raise ApiError("E090")
     if request.method not in SAFE_METHODS and not csrf_matches(
         request.session.get("csrf"), request.headers.get("x-csrf-token")
     ):
@@ -175,76 +199,6 @@ class DecisionIn(BaseModel):
     action: str = Field(max_length=16, description="accept | keep | choose | process | skip | undo")
     code: str = Field(default="", max_length=4, description="for choose: 11 12 13 14 21 22 23 24 31 or PR")
     comment: str = Field(default="", max_length=LIMITS["comment"])
-
-
-class GuardMiddleware:
-    """Refuses bodies over ``MAX_BODY`` before they are read; adds the security headers to every answer.
-
-    A declared Content-Length over the limit is refused at once. A body without one (chunked) or longer
-    than declared is counted as it arrives: once past the limit the app gets no more of it, its answer
-    is dropped, and the client gets the 413 (E076) instead.
-
-    Plain ASGI rather than ``@app.middleware("http")``, which costs a task and a stream per request.
-    """
-
-    _HEADERS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
-                (b"referrer-policy", b"same-origin"))  # fmt: skip
-
-    class _TooLarge(Exception):
-        """Raised into the app by ``receive`` once the body passes ``MAX_BODY``."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *self._HEADERS]
-            await send(message)
-
-        length = dict(scope["headers"]).get(b"content-length", b"0").decode("latin-1")
-        if not length.isdigit() or int(length) > MAX_BODY:
-            await error_response("E076", length=length[:20], limit=MAX_BODY)(
-                scope, receive, send_with_headers
-            )
-            return
-
-        received = 0
-        over = started = False
-
-        async def counting_receive() -> Message:
-            nonlocal received, over
-            if over:
-                raise self._TooLarge
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > MAX_BODY:
-                    over = True
-                    raise self._TooLarge
-            return message
-
-        async def app_send(message: Message) -> None:
-            nonlocal started
-            if over and not started:
-                return  # the app's answer to a body it could not finish reading: the 413 below replaces it
-            if message["type"] == "http.response.start":
-                started = True
-            await send_with_headers(message)
-
-        try:
-            await self.app(scope, counting_receive, app_send)
-        except Exception:
-            # FastAPI turns a failed body read into its own error answer, but a route or middleware may
-            # let it through: either way the cause is the refused body.
-            if not over or started:
-                raise
-        if over and not started:
-            await error_response("E076", length=received, limit=MAX_BODY)(scope, receive, send_with_headers)
 
 
 # ------------------------------------------------------------------------------------------ suggest
@@ -309,9 +263,13 @@ def create_app(
     bundle: Any,
     services: Services | None = None,
     secret: str | None = None,
-    https_only: bool = False,
+    secure_cookies: bool = False,
 ) -> FastAPI:
-    """The FastAPI application over ``db`` with the model ``bundle`` (for /api/suggest)."""
+    """The FastAPI application over ``db`` with the model ``bundle`` (for /api/suggest).
+
+    ``secure_cookies`` marks the session cookie Secure (serve behind TLS: ``zhibiao serve
+    --secure-cookies``); it is HttpOnly and SameSite=strict always.
+    """
     services = services or default_services()
     secret = secret or get_setting(db, "session_secret", lambda: secrets.token_urlsafe(48))
     version = str(getattr(bundle, "version", "") or "unknown")
@@ -337,6 +295,8 @@ def create_app(
         version=version,
         description="Search indicators, review the audit's flags and record decisions.",
         lifespan=lifespan,
+        docs_url=None,  # served by nlp.pages from local Swagger UI files: intranets have no CDN
+        redoc_url=None,
     )
     app.state.db = db
     app.state.bundle = bundle
@@ -348,16 +308,18 @@ def create_app(
         SessionMiddleware,
         secret_key=secret,
         session_cookie="zhibiao_session",
-        max_age=12 * 3600,
+        max_age=AUTH_LIMITS["session_hours"] * 3600,
         same_site="strict",
-        https_only=https_only,
+        https_only=secure_cookies,
     )
-
+    # Added last, so outermost: an oversized body is refused before sessions or routes see it.
     app.add_middleware(GuardMiddleware)
 
     _api_routes(app, cached_suggest)
     from nlp.pages import install_pages
+    from nlp.web_review import install_review_routes
 
+    install_review_routes(app)
     install_pages(app)
     return app
 
@@ -405,7 +367,7 @@ def _api_routes(app: FastAPI, cached_suggest: Callable[..., Any]) -> None:
 
     @app.get("/api/indicators", tags=["review"])
     def list_indicators(
-        _reviewer: ReviewerDep,
+        reviewer: ReviewerDep,
         q: Annotated[
             str, Query(max_length=LIMITS["q"], description="text in name, description or project")
         ] = "",
@@ -420,29 +382,14 @@ def _api_routes(app: FastAPI, cached_suggest: Callable[..., Any]) -> None:
         return search_indicators(
             db, q=q.strip(), department=department, flagged=flagged, cluster=cluster, disputed=disputed, page=page,
             size=size,
-            reasons=reasons,
+            reasons=reasons, viewer=reviewer.id,
         )  # fmt: skip
 
     @app.get("/api/indicators/{indicator_id}", tags=["review"])
-    def get_indicator(_reviewer: ReviewerDep, indicator_id: int) -> dict[str, Any]:
-        """One indicator with the full history of decisions on it."""
-        return indicator_detail(db, indicator_id, reasons=reasons)
-
-    @app.get("/api/queue", tags=["review"])
-    def review_queue(
-        _reviewer: ReviewerDep,
-        department: Annotated[str, Query(max_length=255)] = "",
-        page: Page = 1,
-        size: Size = 20,
-    ) -> dict[str, Any]:
-        """Flags without a decision, most likely right first, and the counts of what is left."""
-        return queue(db, department=department, page=page, size=size, reasons=reasons)
-
-    @app.get("/api/counts", tags=["review"])
-    def review_counts(
-        _reviewer: ReviewerDep, department: Annotated[str, Query(max_length=255)] = ""
-    ) -> dict[str, int]:
-        return counts(db, department=department)
+    def get_indicator(reviewer: ReviewerDep, indicator_id: int) -> dict[str, Any]:
+        """One indicator with the full history of decisions on it (under double review, only your own
+        until every assigned reviewer has decided)."""
+        return indicator_detail(db, indicator_id, reasons=reasons, viewer=reviewer.id)
 
     @app.post("/api/decisions", tags=["review"], status_code=201)
     def post_decision(reviewer: ReviewerDep, decision: Annotated[DecisionIn, Body()]) -> dict[str, Any]:

@@ -72,8 +72,9 @@ def first_in_queue(client: TestClient, token: str) -> dict[str, Any]:
 def assert_error(response: Any, status: int, code: str, field: str | None = None) -> None:
     assert response.status_code == status, response.text
     body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "field"}
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "message_zh", "field"}
     assert body["error"]["code"] == code and body["error"]["message"]
+    assert re.search(r"[\u4e00-\u9fff]", body["error"]["message_zh"]), body  # a reviewer reads Chinese
     if field is not None:
         assert body["error"]["field"] == field
 
