@@ -148,6 +148,11 @@ class Verdict:
     explanation: str
     #: "flagged" (a reviewer will agree it is misplaced), "review" (worth a look) or "".
     tier: str = ""
+    #: The out-of-sample probabilities the explanation quotes: the three likeliest leaves plus the
+    #: suggested and declared ones, as (code, p), likeliest first; what the workbench shows beside it.
+    top: tuple[tuple[str, float], ...] = ()
+    #: p of the suggested code in that distribution; ``None`` for a process item (not a leaf).
+    probability: float | None = None
 
     @property
     def reason_text(self) -> str:
@@ -365,7 +370,28 @@ def _verdict(
     explanation = _explain(ind, reason, suggested, score, proba)
     if boundary and tier == "review":
         explanation += "（两种归类均可，请复核）"
-    return Verdict(tier == "flagged", all_reasons, suggested, round(float(score), 4), explanation, tier)
+    top3, probability = _distribution(proba, suggested, declared)
+    return Verdict(
+        tier == "flagged",
+        all_reasons,
+        suggested,
+        round(float(score), 4),
+        explanation,
+        tier,
+        top3,
+        probability,
+    )
+
+
+def _distribution(
+    proba: np.ndarray, suggested: str, declared: str
+) -> tuple[tuple[tuple[str, float], ...], float | None]:
+    order = [LEAVES[k] for k in np.argsort(-proba)[:3]]
+    shown = list(dict.fromkeys([*order, *(c for c in (suggested, declared) if c in LEAVES)]))
+    shown.sort(key=lambda code: -float(proba[LEAVES.index(code)]))
+    top = tuple((code, round(float(proba[LEAVES.index(code)]), 4)) for code in shown)
+    probability = round(float(proba[LEAVES.index(suggested)]), 4) if suggested in LEAVES else None
+    return top, probability
 
 
 def _restates_budget(ind: Indicator, numbers: tuple[float, ...], unit: str) -> bool:
