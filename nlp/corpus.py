@@ -96,7 +96,10 @@ def load_corpus(corpus: Path = DEFAULT_CORPUS, *, wild: bool = True) -> Corpus:
         gold_files.append(corpus / "gold" / "wild_gold.csv")
         files += [records, gold_files[-1]]
     gold = [row for path in gold_files if path.exists() for row in load_gold(path)]
-    return Corpus(tuple(indicators), tuple(gold), corpus_digest([f for f in files if f.exists()]))
+    # The model also learns from the package's own data (cue words, textbook examples): a change there
+    # is a new model too.
+    files += sorted((Path(__file__).resolve().parent / "data").glob("*"))
+    return Corpus(tuple(indicators), tuple(gold), corpus_digest([f for f in files if f.is_file()]))
 
 
 def train_model(

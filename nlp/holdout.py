@@ -140,6 +140,15 @@ def _fold_predictions(
     return predicted, verdicts
 
 
+def assigned_code(declared: str, predicted: str, verdict: Any) -> str:
+    """The category a reviewer is handed: the audit's suggestion where it flags the placement, else the
+    document's own placement where it is a leaf, else the classifier's. (The classifier's figures stay
+    separate: they read the text only.)"""
+    if verdict.flagged and verdict.suggested_code in LEAVES:
+        return str(verdict.suggested_code)
+    return declared if declared in LEAVES else predicted
+
+
 def _figures(
     indicators: Sequence[Indicator],
     gold_rows: Sequence[GoldRow | None],
@@ -150,13 +159,14 @@ def _figures(
 ) -> dict[str, Any]:
     from nlp.train import GoldItem, score
 
-    items, preds, cases, tiers = [], [], [], []
+    items, preds, assigned, cases, tiers = [], [], [], [], []
     for ind, row, pred, verdict, keep in zip(indicators, gold_rows, predicted, verdicts, only, strict=True):
         if row is None or not keep or verdict is None:
             continue
         if row.gold_code in LEAVES:
             items.append(GoldItem((ind.name, ind.description, ind.value), row))
             preds.append(pred)
+            assigned.append(assigned_code(ind.declared_code, pred, verdict))
         status = placement_status(ind.declared_code, row)
         if status != "ambiguous" and ind.declared_code:
             first = verdict.reasons[0] if verdict.reasons else ""
@@ -164,6 +174,9 @@ def _figures(
             tiers.append(getattr(verdict, "tier", ""))
     classifier = score(items, preds) if items else {}
     classifier.pop("predictions", None)
+    if items:
+        final = score(items, assigned)
+        classifier["assigned"] = {k: final[k] for k in ("accuracy_acceptable", "accuracy_l1", "macro_f1")}
     if classifier:
         per_class = classifier.pop("per_class")
         classifier["recall"] = {code: per_class[code]["recall"] for code in LEAVES}
@@ -221,7 +234,7 @@ def format_table(report: dict[str, Any]) -> str:
     """The figures as a plain table: one line per view, model and subset."""
     head = (
         f"{'view':<9} {'model':<10} {'docs':<5} {'n':>5} {'二级ok':>7} {'一级':>6} {'macroF1':>8} "
-        f"{'成本R':>6} {'judged':>7} {'flags':>6} {'prec':>6} {'recall':>7} {'review':>7}"
+        f"{'成本R':>6} {'judged':>7} {'flags':>6} {'prec':>6} {'recall':>7} {'review':>7} {'定类ok':>7} {'定类一级':>7}"
     )
     lines = [head]
     for view, models in report["views"].items():
@@ -233,6 +246,7 @@ def format_table(report: dict[str, Any]) -> str:
                 lines.append(
                     f"{view:<9} {model:<10} {subset:<5} {c['n']:>5} {c['accuracy_acceptable']:>7.3f} "
                     f"{c['accuracy_l1']:>6.3f} {c['macro_f1']:>8.3f} {c['recall']['14']:>6.2f} {a['judged']:>7} "
-                    f"{a['flagged']:>6} {a['precision']:>6.3f} {a['recall']:>7.3f} {a['review']['n']:>7}"
+                    f"{a['flagged']:>6} {a['precision']:>6.3f} {a['recall']:>7.3f} {a['review']['n']:>7} "
+                    f"{c['assigned']['accuracy_acceptable']:>7.3f} {c['assigned']['accuracy_l1']:>7.3f}"
                 )
     return "\n".join(lines)
