@@ -13,8 +13,8 @@ class Errors:
     E001 = "{path}: file not found. Check the path and try again."
     E002 = "{path}: the file is empty. Remove it from the batch or export the table again."
     E003 = (
-        "{path}: could not be decoded as UTF-8, GB18030 or GBK. Save it as UTF-8 text (or export the "
-        "table as .xlsx) and try again."
+        "{path}: could not be decoded as UTF-8, UTF-16 (with BOM), GB18030 or GBK. Save it as UTF-8 text (or "
+        "export the table as .xlsx) and try again."
     )
     E004 = (
         "{path}: no indicator table found (expected coded lists like '1、1-产出指标；11-数量指标；…', "

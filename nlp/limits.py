@@ -164,13 +164,28 @@ def check_archive(path: Path, limits: Limits) -> None:
                     _size(limits.max_part_bytes),
                     advice.format(env=LIMITS_ENV["max_part_bytes"]),
                 )
-            if member.filename.startswith("xl/worksheets/") and member.filename.endswith(".xml"):
-                _check_dimension(path, archive, member, limits)
+            if member.filename.endswith((".xml", ".rels")):
+                _check_part(path, archive, member, limits)
 
 
-def _check_dimension(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipInfo, limits: Limits) -> None:
+def _check_part(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipInfo, limits: Limits) -> None:
+    """The head of one XML part: OOXML parts never declare a DTD, so entity declarations there are an
+    XML bomb ("billion laughs"); a worksheet's declared dimension must fit the limit."""
     with archive.open(member) as handle:
         head = handle.read(4096)
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+        raise _refuse(
+            path,
+            member.filename,
+            "an XML part with entity declarations",
+            "none allowed (Office files never declare entities)",
+            "This looks like an XML bomb, not a table: ask for the original file.",
+        )
+    if member.filename.startswith("xl/worksheets/"):
+        _check_dimension(path, head, member, limits)
+
+
+def _check_dimension(path: Path, head: bytes, member: zipfile.ZipInfo, limits: Limits) -> None:
     match = _DIMENSION.search(head)
     if not match or not match.group(3):
         return

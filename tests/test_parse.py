@@ -398,7 +398,7 @@ BAD_INPUT = [
         b"\x80\xffabc\xff",
         "E003",
         0,
-        "could not be decoded as UTF-8, GB18030 or GBK. Save it as UTF-8 text (or export the table as .xlsx) and try again.",
+        "could not be decoded as UTF-8, UTF-16 (with BOM), GB18030 or GBK. Save it as UTF-8 text (or export the table as .xlsx) and try again.",
     ),
     (
         "unknown layout",
