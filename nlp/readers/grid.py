@@ -16,6 +16,7 @@ column (a cell shifted left, or 成本指标 as a 一级 with no 二级) is reco
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -112,7 +113,9 @@ _NAME_PREFIX = re.compile(r"^\s*指标\s*\d+\s*[:：、.]\s*")  # "指标1：养
 _TOTALS = {"合计", "总计", "小计", "总分", "得分合计", "分值合计"}
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _key(text: str) -> str:
+    """A cell compacted for matching header words (cached: every cell of every row is tested)."""
     text = unicodedata.normalize("NFKC", text).lower()
     return re.sub(r"\s+|\(.*?\)|[:：*]", "", text)
 
