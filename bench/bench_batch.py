@@ -22,6 +22,12 @@ At 1M only classify, classify ×2 and the floor are measured (the run at 1M woul
 
     .venv/bin/python bench/bench_batch.py                      # 10k, 100k, 1M (about 15 min on 2 cores)
     .venv/bin/python bench/bench_batch.py --sizes 10k,100k     # quicker
+    .venv/bin/python bench/bench_batch.py --runs --sizes 100k --variants realistic --baseline HEAD
+    .venv/bin/python bench/bench_batch.py --writers 100k       # the .xlsx writers, Parquet and CSV
+
+``--runs`` measures only ``run`` and its re-run, on a copy of this tree taken when the script starts (the
+checkout may be edited while it runs), and with ``--baseline REF`` on ``git archive REF`` too, one after
+the other in the same invocation, so the comparison shares the machine's load.
 """
 
 from __future__ import annotations
@@ -39,7 +45,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# ``--code DIR`` (in a child) measures the package in DIR: a snapshot of this tree, or a baseline tree.
+_CODE = Path(sys.argv[sys.argv.index("--code") + 1]) if "--code" in sys.argv else ROOT
+sys.path.insert(0, str(_CODE))
 sys.path.insert(0, str(ROOT / "bench"))
 
 TARGET_RATE = 20_000  # indicators/s, classify, realistic duplication
@@ -173,9 +181,10 @@ def measure(kind: str, n: int, variant: str, model_path: Path, workdir: Path) ->
         if kind == "run":
             from nlp.run import run
 
-            out = workdir / f"out-{n}-{variant}"
+            tag = _CODE.name
+            out = workdir / f"out-{n}-{variant}-{tag}"
             shutil.rmtree(out, ignore_errors=True)
-            db = f"sqlite:///{workdir / f'store-{n}-{variant}.sqlite'}"
+            db = f"sqlite:///{workdir / f'store-{n}-{variant}-{tag}.sqlite'}"
             Path(db.removeprefix("sqlite:///")).unlink(missing_ok=True)
             start = time.perf_counter()
             report = run(files, out=out, db=db, bundle=bundle, model=model_path, workers=2)
@@ -187,6 +196,7 @@ def measure(kind: str, n: int, variant: str, model_path: Path, workdir: Path) ->
             again = run(files, out=out, db=db, bundle=bundle, model=model_path, workers=2)
             result["rerun_seconds"] = time.perf_counter() - start
             result["rerun_reused"] = again.reused
+            result["rerun_unchanged"] = bool(getattr(again, "unchanged", False))
         else:
             result.update(_naive_run(bundle, files, workdir))
     result["peak_mib"] = _peak_mib()
@@ -195,10 +205,11 @@ def measure(kind: str, n: int, variant: str, model_path: Path, workdir: Path) ->
 
 def _naive_run(bundle: Any, files: list[Path], workdir: Path) -> dict[str, Any]:
     """The run's stages with the naive classify and audit, over the first files up to NAIVE_SAMPLE indicators."""
+    from nlp.annotate import load_documents
     from nlp.cluster import LEVELS, find_clusters
     from nlp.parse import parse_file
     from nlp.run_report import write_clusters_book, write_tables
-    from nlp.store import load_documents, open_store
+    from nlp.store import open_store
 
     out = workdir / "out-naive"
     shutil.rmtree(out, ignore_errors=True)
@@ -228,9 +239,139 @@ def _naive_run(bundle: Any, files: list[Path], workdir: Path) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - start, "measured": len(indicators)}
 
 
-def _child(kind: str, n: int, variant: str, model_path: Path, workdir: Path) -> dict[str, Any]:
+# ------------------------------------------------------------------------------- runs, writers
+
+
+def _snapshot(workdir: Path, baseline: str | None) -> dict[str, Path]:
+    """Copies of the package to measure: this tree as it is now (others may edit the checkout while the
+    benchmark runs) and, with ``baseline``, that commit's tree."""
+    trees: dict[str, Path] = {}
+    if baseline:
+        target = workdir / "code-baseline"
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        archive = subprocess.run(["git", "archive", baseline], cwd=ROOT, capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+        trees["baseline"] = target
+    target = workdir / "code-current"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(ROOT / "nlp", target / "nlp", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", target)
+    trees["current"] = target
+    return trees
+
+
+def measure_runs(
+    sizes: list[int], variants: list[str], model_path: Path, workdir: Path, *, baseline: str | None
+) -> int:
+    """`run` end to end and its re-run, for the baseline commit and this tree, one after the other."""
+    from synth import write_corpus
+
+    trees = _snapshot(workdir, baseline)
+    rows = []
+    for n in sizes:
+        for variant in variants:
+            corpus = workdir / f"corpus-{n}-{variant}"
+            if not corpus.exists():
+                write_corpus(n, corpus, variant=variant)
+            for name, tree in trees.items():
+                result = _child("run", n, variant, model_path, workdir, code=tree)
+                rows.append((name, result))
+                print(f"run {_label(n)} {variant} {name}: {_rate(result):,.0f}/s in {result['seconds']:.1f} s, "
+                      f"re-run {result['rerun_seconds']:.1f} s, {result['peak_mib']:,.0f} MiB", flush=True)  # fmt: skip
+    print()
+    print(_row(["size", "variant", "code", "indicators/s", "seconds", "peak MiB", "re-run s", "first / re-run",
+                "stages (s)"]))  # fmt: skip
+    print(_row(["---"] * 9))
+    for name, r in rows:
+        stages = ", ".join(f"{k} {v:.1f}" for k, v in r["stages"].items())
+        print(_row([_label(r["n"]), r["variant"], name, f"{_rate(r):,.0f}", f"{r['seconds']:.1f}",
+                    f"{r['peak_mib']:,.0f}", f"{r['rerun_seconds']:.1f}",
+                    f"{r['seconds'] / r['rerun_seconds']:.1f}×", stages]))  # fmt: skip
+    return 0
+
+
+def compare_writers(n: int) -> int:
+    """Seconds to write N indicator rows (RUN_COLUMNS' indicator part) with each writer, one process."""
+    from synth import synthetic_indicators
+
+    from nlp.records import INDICATOR_COLUMNS
+    from nlp.tabular import StreamBook, write_parquet
+
+    columns = list(INDICATOR_COLUMNS)
+    rows = [[getattr(i, c) for c in columns] for i in synthetic_indicators(n)]
+    folder = Path(tempfile.mkdtemp(prefix="zhibiao-writers-"))
+
+    def openpyxl_write_only() -> None:
+        from openpyxl import Workbook
+
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet("indicators")
+        sheet.append(columns)
+        for row in rows:
+            sheet.append(row)
+        book.save(folder / "openpyxl.xlsx")
+
+    def xlsxwriter_constant_memory() -> None:
+        import xlsxwriter
+
+        book = xlsxwriter.Workbook(str(folder / "xlsxwriter.xlsx"), {"constant_memory": True,
+                                   "strings_to_formulas": False, "strings_to_urls": False})  # fmt: skip
+        sheet = book.add_worksheet("indicators")
+        sheet.write_row(0, 0, columns)
+        for k, row in enumerate(rows, start=1):
+            sheet.write_row(k, 0, row)
+        book.close()
+
+    def stream_book() -> None:
+        book = StreamBook(folder / "stream.xlsx")
+        sheet = book.sheet("indicators", columns)
+        for row in rows:
+            book.append(sheet, row)
+        book.close()
+
+    def parquet() -> None:
+        write_parquet({c: [row[k] for row in rows] for k, c in enumerate(columns)}, folder / "t.parquet")
+
+    def csv_file() -> None:
+        import csv
+
+        with open(folder / "t.csv", "w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(columns)
+            writer.writerows(rows)
+
+    print(f"## writers, {n:,} rows × {len(columns)} columns ({n * len(columns):,} cells)")
+    print()
+    print(_row(["writer", "seconds", "rows/s", "µs per cell", "bytes"]))
+    print(_row(["---"] * 5))
+    writers = [("openpyxl write-only", openpyxl_write_only, "openpyxl.xlsx"),
+               ("XlsxWriter constant_memory", xlsxwriter_constant_memory, "xlsxwriter.xlsx"),
+               ("nlp.tabular.StreamBook", stream_book, "stream.xlsx"), ("Parquet (pyarrow)", parquet, "t.parquet"),
+               ("CSV (csv module)", csv_file, "t.csv")]  # fmt: skip
+    for name, write, output in writers:
+        try:
+            start = time.perf_counter()
+            write()
+            seconds = time.perf_counter() - start
+        except ImportError as exc:
+            print(_row([name, f"not installed ({exc.name})", "", "", ""]))
+            continue
+        target = folder / output
+        size = sum(p.stat().st_size for p in target.rglob("*")) if target.is_dir() else target.stat().st_size
+        print(_row([name, f"{seconds:.2f}", f"{n / seconds:,.0f}", f"{seconds / (n * len(columns)) * 1e6:.2f}",
+                    f"{size:,}"]), flush=True)  # fmt: skip
+    shutil.rmtree(folder, ignore_errors=True)
+    return 0
+
+
+def _child(
+    kind: str, n: int, variant: str, model_path: Path, workdir: Path, code: Path | None = None
+) -> dict[str, Any]:
     command = [sys.executable, __file__, "--one", f"{kind}:{n}:{variant}", "--model", str(model_path),
                "--workdir", str(workdir)]  # fmt: skip
+    if code is not None:
+        command += ["--code", str(code)]
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     if done.returncode != 0:
         raise RuntimeError(f"{kind} {n} {variant} failed:\n{done.stderr[-3000:]}")
@@ -262,12 +403,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--full", action="store_true", help="also measure the run above 100k")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # KIND:N:VARIANT, in a child process
+    parser.add_argument("--code", help=argparse.SUPPRESS)  # the package tree a child measures
+    parser.add_argument(
+        "--runs", action="store_true",
+        help="measure only `run` (first run and re-run) of a snapshot of this tree, at every size",
+    )  # fmt: skip
+    parser.add_argument(
+        "--baseline", metavar="GIT_REF", help="with --runs: also measure the run of this commit (git archive)"
+    )
+    parser.add_argument(
+        "--writers", type=_size, metavar="N",
+        help="time the .xlsx writers (openpyxl write-only, XlsxWriter constant_memory, nlp.tabular.StreamBook) "
+        "and Parquet on N synthetic indicator rows",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     if args.one:
         kind, n, variant = args.one.split(":")
         print(json.dumps(measure(kind, int(n), variant, args.model, args.workdir)))
         return 0
+    if args.writers:
+        return compare_writers(args.writers)
 
     from nlp.corpus import ensure_model
     from nlp.model import DEFAULT_MODEL_PATH
@@ -282,6 +438,8 @@ def main(argv: list[str] | None = None) -> int:
         f"# bench_batch: sizes {', '.join(map(_label, sizes))}; {os.cpu_count()} cores; workdir {workdir}",
         flush=True,
     )
+    if args.runs:
+        return measure_runs(sizes, variants, model_path, workdir, baseline=args.baseline)
     started = time.perf_counter()
     results: list[dict[str, Any]] = []
     naive: dict[str, dict[str, Any]] = {}

@@ -172,7 +172,7 @@ def synthetic_indicators(n: int, *, variant: str = "realistic", seed: int = 2024
 
 def write_corpus(n: int, folder: Path, *, variant: str = "realistic", seed: int = 20240601) -> list[Path]:
     """Write the synthetic corpus as one indicator table (.csv, ``INDICATOR_COLUMNS``) per department."""
-    from nlp.parse import write_indicators
+    from nlp.tabular import write_indicators
 
     folder.mkdir(parents=True, exist_ok=True)
     by_doc: dict[str, list[Indicator]] = {}

@@ -154,14 +154,24 @@ def load_documents(
     predictions: Sequence[Any] | None = None,
     verdicts: Sequence[Any] | None = None,
     clusters: Mapping[str, Sequence[Any]] | None = None,
+    clustered: Sequence[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Any:
-    """Annotate (unless ``predictions`` and ``verdicts`` are given) and store parsed documents, then
-    store the boilerplate clusters of everything in the store (clusters span every load).
+    """Annotate (unless ``predictions`` and ``verdicts`` are given) and store parsed documents (one
+    transaction each), then store the boilerplate clusters of everything in the store (clusters span
+    every load).
 
-    ``clusters`` (per level, of exactly these ``documents``) are reused when the store holds no other
-    documents, so a run that clustered already does not cluster twice.
+    ``clusters`` (per level) are of the documents named ``clustered`` (default: ``documents``); they are
+    reused when the store's active documents are exactly those, so a run that clustered already — or a
+    re-run that loads only its changed files — does not cluster the whole store again.
     """
-    from nlp.store import active_documents, replace_clusters, store_documents
+    from nlp.store import (
+        active_document_names,
+        active_documents,
+        document_name,
+        replace_clusters,
+        store_documents,
+    )
 
     services = services or default_services()
     docs = list(documents)
@@ -170,14 +180,18 @@ def load_documents(
         annotated = services.annotate(bundle, items)
         predictions, verdicts = annotated.predictions, annotated.verdicts
     version = str(getattr(bundle, "version", "") or "unknown")
-    report = store_documents(db, docs, predictions=predictions, verdicts=verdicts, model_version=version)
+    report = store_documents(
+        db, docs, predictions=predictions, verdicts=verdicts, model_version=version, progress=progress
+    )
     found: list[tuple[str, Any]] = []
     if services.find_clusters is not None:
-        stored = active_documents(db)
-        same = clusters is not None and len(stored) == len(docs)
+        names = set(clustered) if clustered is not None else {document_name(d) for d in docs if d.projects}
+        same = clusters is not None and active_document_names(db) == names
+        stored = None if same else active_documents(db)
         for level in services.cluster_levels:
             level_clusters = clusters[level] if same and clusters and level in clusters else None
             if level_clusters is None:
+                stored = active_documents(db) if stored is None else stored
                 level_clusters = services.find_clusters(stored, level=level)
             found += [(level, cluster) for cluster in level_clusters]
     n_clusters = replace_clusters(db, found)

@@ -26,11 +26,23 @@ import numpy as np
 from nlp.model import Bundle, RowScores
 from nlp.records import Document, Indicator, Problem, Project
 
-__all__ = ["parser_version", "document_to_json", "document_from_json", "write_parse_cache"]
+__all__ = [
+    "parser_version",
+    "output_version",
+    "file_digest",
+    "document_to_json",
+    "document_from_json",
+    "write_parse_cache",
+    "read_manifest",
+    "write_manifest",
+]
 
 # Sources whose content decides what a file parses to, and what a text scores to (globs under nlp/).
 _PARSER_SOURCES = ("parse.py", "readers/*.py", "records.py", "taxonomy.py", "errors.py")
 _SCORER_SOURCES = ("model.py", "features.py", "segment.py", "values.py", "taxonomy.py", "data/*")
+# What decides a run's outputs once documents are parsed and texts scored.
+_OUTPUT_SOURCES = ("run.py", "run_report.py", "tabular.py", "audit.py", "cluster.py", "diffs.py", "report.py",
+                   "annotate.py", "store.py", "schema.py")  # fmt: skip
 
 
 def _digest(*parts: bytes) -> str:
@@ -65,6 +77,23 @@ def parser_version() -> str:
     16
     """
     return _source_digest(_PARSER_SOURCES)
+
+
+def output_version() -> str:
+    """A digest of the code that turns parses and scores into the run's outputs and store rows."""
+    return _source_digest(_OUTPUT_SOURCES)
+
+
+def file_digest(path: Path) -> str | None:
+    """A digest of a file's bytes (``None`` when it cannot be read)."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            while block := handle.read(1 << 20):
+                h.update(block)
+    except OSError:
+        return None
+    return h.hexdigest()[:32]
 
 
 def _model_key(bundle: Bundle) -> str:
@@ -233,3 +262,23 @@ class _ScoreCache:
     def close(self) -> None:
         if self.conn is not None:
             self.conn.close()
+
+
+# ---------------------------------------------------------------------------------------- manifest
+
+_MANIFEST_KIND = "zhibiao-run"
+
+
+def read_manifest(path: Path) -> dict[str, Any] | None:
+    """The manifest a finished run left in ``path`` (JSON), or ``None`` when there is none usable."""
+    try:
+        entry = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return entry if isinstance(entry, dict) and entry.get("kind") == _MANIFEST_KIND else None
+
+
+def write_manifest(path: Path, entry: dict[str, Any]) -> None:
+    """Store a run's manifest (atomically)."""
+    data = {"kind": _MANIFEST_KIND, **entry}
+    _write_atomic(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))

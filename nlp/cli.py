@@ -309,9 +309,9 @@ def _register_cluster_command(sub: argparse._SubParsersAction) -> None:  # type:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from nlp.run import progress_display, run
+    from nlp.run import progress_display, run, stop_on_signals
 
-    with progress_display(sys.stderr) as progress:
+    with stop_on_signals(), progress_display(sys.stderr) as progress:
         report = run(
             args.paths,
             out=args.out,
@@ -327,10 +327,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"Ran {len(report.files)} files: {report.projects} projects, {report.indicators} indicators "
         f"({report.distinct} distinct texts), {report.flagged} flagged; clusters: {clusters}"
     )
-    print(
-        f"Reused from {report.out / '.cache'}: {report.reused['files']} of {len(report.files)} parsed files, "
-        f"{report.reused['texts']} of {report.distinct} scored texts"
-    )
+    if report.unchanged:
+        print(f"Nothing changed since the last run into {report.out}: its outputs and store load stand.")
+    else:
+        print(
+            f"Reused from {report.out / '.cache'}: {report.reused['files']} of {len(report.files)} parsed "
+            f"files, {report.reused['texts']} of {report.distinct} scored texts"
+        )
     print("Time: " + ", ".join(f"{stage} {s:.1f} s" for stage, s in report.seconds.items()))
     if report.load is not None:
         load = report.load
@@ -338,8 +341,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"Store {report.db_url}: {load.added} new, {load.updated} updated, {load.retired} retired, "
             f"{load.decisions_kept} decisions kept"
         )
-    for role in ("indicators", "flags", "clusters"):
-        print(f"Wrote {report.outputs[role]}")
+    for role, path in report.outputs.items():
+        if role != "report":
+            print(f"Wrote {path}")
     print(f"Report: {report.outputs['report']}")
     if report.failed_files:
         print(
@@ -449,8 +453,10 @@ def _build_parser() -> argparse.ArgumentParser:
         "run",
         help="parse, classify, audit and cluster a corpus; write tables, report, store",
         description="The whole batch: parse (in parallel, cached in OUT/.cache), classify each "
-        "distinct text once, audit, find boilerplate; write OUT/indicators.csv, flags.xlsx, "
-        "clusters.xlsx, report.html and load the review store. Re-running reuses finished work.",
+        "distinct text once, audit, find boilerplate; write OUT/indicators.parquet (and .csv for "
+        "small runs), departments/NAME.xlsx, flags.xlsx, clusters.xlsx, report.html and load the review "
+        "store. Re-running reuses finished work; with nothing changed it returns at once. SIGINT exits "
+        "130, SIGTERM 143, leaving no half-written output.",
         epilog="Example: zhibiao run corpus/raw --out out/ --workers 2",
     )
     p.add_argument("paths", nargs="+", help="documents or folders (.txt .csv .xlsx .pdf .docx)")
@@ -492,7 +498,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ZhibiaoError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        from nlp.run import Stopped
+
+        if isinstance(exc, Stopped):
+            print(f"Error: {exc}", file=sys.stderr)
+            return exc.exit_code
         print("Interrupted.", file=sys.stderr)
         return 130
 

@@ -19,7 +19,7 @@ from nlp.model import CHUNK_ROWS, Bundle, RowScores, score_rows
 from nlp.parse import parse_file
 from nlp.records import Document
 
-__all__ = ["Progress", "parse_files", "score_distinct", "connect"]
+__all__ = ["Progress", "parse_files", "score_distinct", "connect", "shutdown_pools"]
 
 # Below this many texts to score, starting worker processes costs more than it saves.
 _PARALLEL_MIN_ROWS = 4 * CHUNK_ROWS
@@ -55,6 +55,7 @@ def parse_files(
     files: Sequence[Path],
     *,
     cache: Path | None = None,
+    keys: Sequence[str | None] | None = None,
     workers: int = 1,
     client: Any = None,
     progress: Progress = _quiet,
@@ -64,7 +65,8 @@ def parse_files(
     version = parser_version()
     documents: list[Document | None] = [None] * len(files)
     cached = [False] * len(files)
-    keys = [_file_key(path, version) if cache is not None else None for path in files]
+    if keys is None:
+        keys = [_file_key(path, version) if cache is not None else None for path in files]
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
         for i, key in enumerate(keys):
@@ -250,3 +252,14 @@ def connect(scheduler: str | None) -> Any:
         return Client(scheduler, timeout=_CONNECT_TIMEOUT)
     except Exception as exc:  # OSError, TimeoutError, ValueError for a bad address
         raise ZhibiaoError("E081", address=scheduler, detail=f"{type(exc).__name__}: {exc}"[:300]) from exc
+
+
+def shutdown_pools() -> None:
+    """Stop joblib's worker processes now (they otherwise idle for minutes, waiting for more work): every
+    exit path of a run calls this, so no worker outlives it, whether it finished, failed or was stopped."""
+    from joblib.externals.loky import reusable_executor
+
+    executor = getattr(reusable_executor, "_executor", None)
+    if executor is not None:
+        executor.shutdown(wait=True, kill_workers=True)
+        reusable_executor._executor = None

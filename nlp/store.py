@@ -23,9 +23,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, bindparam, create_engine, delete, event, func, select, update
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Engine,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
@@ -39,7 +51,6 @@ from nlp.schema import (
     documents,
     documents_in_store,
     flags,
-    indicator_records,
     indicators,
     inserted_id,
     metadata,
@@ -55,6 +66,9 @@ __all__ = [
     "LoadReport",
     "store_documents",
     "active_documents",
+    "active_document_names",
+    "loaded_documents",
+    "document_name",
     "replace_clusters",
     "ACTIONS",
     "default_url",
@@ -68,8 +82,11 @@ __all__ = [
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
+_T = TypeVar("_T")
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
+#: Indicators stored per transaction (whole documents only; see :func:`store_documents`).
+TRANSACTION_ROWS = 5_000
 #: Decision actions (``undo`` withdraws the reviewer's own decision still in force).
 ACTIONS: tuple[str, ...] = ("accept", "keep", "choose", "process", "skip", "undo")
 
@@ -276,8 +293,14 @@ def store_documents(
     predictions: Sequence[Any],
     verdicts: Sequence[Any],
     model_version: str,
+    progress: Callable[[int, int], None] | None = None,
 ) -> LoadReport:
     """Store parsed documents with the model's predictions and verdicts (parallel to their indicators).
+
+    Each document (its projects, indicators, predictions and flags) is stored whole in one transaction,
+    with as many whole documents as make about ``TRANSACTION_ROWS`` indicators (a commit costs ~10 ms):
+    an interrupted load leaves every document either as it was or wholly replaced. Rows go in bulk —
+    the driver's executemany on SQLite, ``COPY`` on PostgreSQL — never one statement per indicator.
 
     Re-loading a document updates its indicators in place (natural key: document, project, name, declared
     code, occurrence); indicators it no longer has are retired, never deleted, so every decision
@@ -293,15 +316,26 @@ def store_documents(
         )
     now = utcnow()
     counts = {"added": 0, "updated": 0, "retired": 0}
-    with db.write() as conn:
-        ids: list[int] = []
-        for document in docs:
-            ids += _upsert_document(conn, document, now, counts)
-        _replace_model_output(conn, ids, preds, found, model_version, now)
-        kept = sum(
-            conn.execute(select(func.count()).where(decisions.c.indicator_id.in_(chunk))).scalar_one()
-            for chunk in _chunks(sorted(set(ids)))
-        )
+    kept, start, done = 0, 0, 0
+    for group in _transactions(docs):
+        with db.write() as conn:
+            ids: list[int] = []
+            for document in group:
+                n = sum(len(project.indicators) for project in document.projects)
+                doc_ids, new = _upsert_document(conn, document, now, counts)
+                _replace_model_output(
+                    conn, doc_ids, preds[start : start + n], found[start : start + n], model_version, now,
+                    new=new,
+                )  # fmt: skip
+                ids += doc_ids
+                start += n
+            kept += sum(
+                conn.execute(select(func.count()).where(decisions.c.indicator_id.in_(chunk))).scalar_one()
+                for chunk in _chunks(sorted(set(ids)))
+            )
+        done += len(group)
+        if progress is not None:
+            progress(done, len(docs))
     return LoadReport(
         documents=len(docs),
         indicators=len(items),
@@ -312,6 +346,50 @@ def store_documents(
         problems=tuple(problem for document in docs for problem in document.problems),
         **counts,
     )
+
+
+def _transactions(docs: Sequence[Document]) -> Iterator[list[Document]]:
+    """Whole documents, grouped to about ``TRANSACTION_ROWS`` indicators a transaction."""
+    group: list[Document] = []
+    size = 0
+    for document in docs:
+        group.append(document)
+        size += sum(len(project.indicators) for project in document.projects)
+        if size >= TRANSACTION_ROWS:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
+
+
+def loaded_documents(db: Store, names: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """(path, loaded_at as ISO text) of the documents ``names`` the store holds (a run's re-check)."""
+    found: dict[str, tuple[str, str]] = {}
+    with db.read() as conn:
+        for chunk in _chunks(list(names)):
+            query = select(documents.c.doc, documents.c.path, documents.c.loaded_at).where(
+                documents.c.doc.in_(chunk)
+            )
+            for doc, path, loaded_at in conn.execute(query):
+                found[doc] = (path, loaded_at.isoformat())
+    return found
+
+
+def active_document_names(db: Store) -> set[str]:
+    """Names of the documents that have active projects (what clustering across loads spans)."""
+    query = (
+        select(documents.c.doc)
+        .join(projects, projects.c.document_id == documents.c.id)
+        .where(projects.c.active.is_(True))
+        .distinct()
+    )
+    with db.read() as conn:
+        return set(conn.execute(query).scalars())
+
+
+def document_name(document: Document) -> str:
+    """The name a document is stored under (its ``doc``, else its file name)."""
+    return _doc_name(document)
 
 
 def active_documents(db: Store) -> list[Document]:
@@ -327,43 +405,23 @@ def _doc_name(document: Document) -> str:
     return Path(document.path).name
 
 
-def _chunks(ids: Sequence[int], size: int = 500) -> Iterator[list[int]]:
+def _chunks(ids: Sequence[_T], size: int = 500) -> Iterator[list[_T]]:
     # Bound the number of bound parameters per statement (SQLite and PostgreSQL both cap it).
     for start in range(0, len(ids), size):
         yield list(ids[start : start + size])
 
 
-def _upsert(conn: Connection, table: Any, existing: dict[str, int], key: str, values: dict[str, Any]) -> int:
-    if key in existing:
-        conn.execute(update(table).where(table.c.id == existing[key]).values(**values))
-        return existing[key]
-    return inserted_id(conn.execute(table.insert().values(key=key, **values)))
-
-
-def _upsert_document(
-    conn: Connection, document: Document, now: datetime, counts: dict[str, int]
+def _upsert_projects(
+    conn: Connection,
+    document: Document,
+    doc: str,
+    doc_id: int,
+    old_projects: dict[str, int],
+    occurrence: dict[tuple[str, ...], int],
 ) -> list[int]:
-    doc = _doc_name(document)
-    values = {"path": document.path, "layout": document.layout, "problems": len(document.problems)}
-    doc_id = conn.execute(select(documents.c.id).where(documents.c.doc == doc)).scalar()
-    if doc_id is None:
-        doc_id = inserted_id(conn.execute(documents.insert().values(doc=doc, loaded_at=now, **values)))
-    else:
-        conn.execute(update(documents).where(documents.c.id == doc_id).values(loaded_at=now, **values))
-    old_projects = dict(
-        conn.execute(select(projects.c.key, projects.c.id).where(projects.c.document_id == doc_id)).all()
-    )
-    old_indicators = dict(
-        conn.execute(
-            select(indicators.c.key, indicators.c.id).where(indicators.c.document_id == doc_id)
-        ).all()
-    )
-    occurrence: dict[tuple[str, ...], int] = {}
-    ident: tuple[str, ...]
-    seen_projects: list[int] = []
-    keys: list[str] = []
-    added: list[dict[str, Any]] = []
-    changed: list[dict[str, Any]] = []
+    """Store a document's projects (new ones in one executemany); their ids in document order."""
+    project_keys: list[str] = []
+    new_projects: list[dict[str, Any]] = []
     for project in document.projects:
         ident = ("project", project.name)
         key = natural_key(doc, *ident, occurrence.setdefault(ident, 0))
@@ -378,8 +436,49 @@ def _upsert_document(
             "line": project.line,
             "active": True,
         }
-        project_id = _upsert(conn, projects, old_projects, key, project_values)
-        seen_projects.append(project_id)
+        if key in old_projects:
+            conn.execute(update(projects).where(projects.c.id == old_projects[key]).values(**project_values))
+        else:
+            new_projects.append({"key": key, **project_values})
+        project_keys.append(key)
+    if new_projects:
+        conn.execute(projects.insert(), new_projects)
+        old_projects = dict(
+            conn.execute(select(projects.c.key, projects.c.id).where(projects.c.document_id == doc_id)).all()
+        )
+    return [old_projects[key] for key in project_keys]
+
+
+def _upsert_document(
+    conn: Connection, document: Document, now: datetime, counts: dict[str, int]
+) -> tuple[list[int], bool]:
+    """Store one document's projects and indicators; (indicator ids in order, whether it was new)."""
+    doc = _doc_name(document)
+    values = {"path": document.path, "layout": document.layout, "problems": len(document.problems)}
+    doc_id = conn.execute(select(documents.c.id).where(documents.c.doc == doc)).scalar()
+    # A document new to the store has nothing to update, retire or replace: no statement looks for it.
+    new = doc_id is None
+    old_projects: dict[str, int] = {}
+    old_indicators: dict[str, int] = {}
+    if doc_id is None:
+        doc_id = inserted_id(conn.execute(documents.insert().values(doc=doc, loaded_at=now, **values)))
+    else:
+        conn.execute(update(documents).where(documents.c.id == doc_id).values(loaded_at=now, **values))
+        old_projects = dict(
+            conn.execute(select(projects.c.key, projects.c.id).where(projects.c.document_id == doc_id)).all()
+        )
+        old_indicators = dict(
+            conn.execute(
+                select(indicators.c.key, indicators.c.id).where(indicators.c.document_id == doc_id)
+            ).all()
+        )
+    occurrence: dict[tuple[str, ...], int] = {}
+    ident: tuple[str, ...]
+    seen_projects = _upsert_projects(conn, document, doc, doc_id, old_projects, occurrence)
+    keys: list[str] = []
+    added: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    for project, project_id in zip(document.projects, seen_projects, strict=True):
         for indicator in project.indicators:
             ident = ("indicator", project.name, indicator.name, indicator.declared_code)
             key = natural_key(doc, *ident, occurrence.setdefault(ident, 0))
@@ -394,7 +493,7 @@ def _upsert_document(
             keys.append(key)
     # One executemany per kind instead of a statement per indicator: loads of 100k rows stay fast.
     if added:
-        conn.execute(indicators.insert(), added)
+        _bulk_insert(conn, indicators, added)
     if changed:
         columns = [c for c in changed[0] if c != "row_id"]
         conn.execute(
@@ -409,6 +508,8 @@ def _upsert_document(
         ).all()
     )
     ids = [by_key[key] for key in keys]
+    if new:
+        return ids, True
     retired = conn.execute(
         update(indicators)
         .where(indicators.c.document_id == doc_id, indicators.c.active.is_(True), indicators.c.id.not_in(ids))
@@ -420,7 +521,7 @@ def _upsert_document(
         .where(projects.c.document_id == doc_id, projects.c.id.not_in(seen_projects))
         .values(active=False)
     )
-    return ids
+    return ids, False
 
 
 def _indicator_values(indicator: Indicator, doc_id: int, project_id: int, now: datetime) -> dict[str, Any]:
@@ -445,6 +546,49 @@ def _indicator_values(indicator: Indicator, doc_id: int, project_id: int, now: d
     }
 
 
+def _bulk_insert(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the same keys) with the driver itself: PostgreSQL ``COPY`` (psycopg 3),
+    else one DBAPI executemany — values converted by each column type's own bind processor, so they
+    are stored exactly as SQLAlchemy would store them, without its per-row overhead."""
+    names = list(rows[0])
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        import json
+
+        as_json = {name for name in names if isinstance(table.c[name].type, JSON)}
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        columns = ", ".join(f'"{name}"' for name in names)
+        with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(
+                    [json.dumps(row[n], ensure_ascii=False) if n in as_json else row[n] for n in names]
+                )
+        return
+    if conn.dialect.name != "sqlite":
+        conn.execute(table.insert(), list(rows))
+        return
+    from operator import itemgetter
+
+    convert = [
+        (i, process)
+        for i, name in enumerate(names)
+        if (process := table.c[name].type.bind_processor(conn.dialect)) is not None
+    ]
+    columns = ", ".join(f'"{name}"' for name in names)
+    sql = f'INSERT INTO "{table.name}" ({columns}) VALUES ({", ".join("?" * len(names))})'
+    get = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+    values: list[Any] = []
+    for row in rows:
+        value = get(row)
+        if convert:
+            cells = list(value)
+            for i, process in convert:
+                cells[i] = process(cells[i])
+            value = tuple(cells)
+        values.append(value)
+    conn.exec_driver_sql(sql, values)
+
+
 def _replace_model_output(
     conn: Connection,
     ids: Sequence[int],
@@ -452,8 +596,10 @@ def _replace_model_output(
     found: Sequence[Any],
     version: str,
     now: datetime,
+    *,
+    new: bool = False,
 ) -> None:
-    for chunk in _chunks(sorted(set(ids))):
+    for chunk in [] if new else _chunks(sorted(set(ids))):
         conn.execute(delete(predictions).where(predictions.c.indicator_id.in_(chunk)))
         conn.execute(delete(flags).where(flags.c.indicator_id.in_(chunk)))
     pred_rows = [
@@ -478,64 +624,85 @@ def _replace_model_output(
             "suggested_code": verdict.suggested_code,
             "score": float(verdict.score),
             "explanation": verdict.explanation,
+            "probability": getattr(verdict, "probability", None),
+            "top": [[str(code), float(p)] for code, p in getattr(verdict, "top", ())],
+            "tier": getattr(verdict, "tier", "") or ("flagged" if verdict.flagged else ""),
             "created_at": now,
         }
         for iid, verdict in zip(ids, found, strict=True)
-        if verdict.flagged
+        # flags and the review tier (worth a look, kept apart from flags by ``tier``)
+        if verdict.flagged or getattr(verdict, "tier", "") == "review"
     ]
     # A document listing the same indicator twice maps both to one row: keep the last output for it.
     for table, rows in ((predictions, pred_rows), (flags, flag_rows)):
         unique = list({row["indicator_id"]: row for row in rows}.values())
         if unique:
-            conn.execute(table.insert(), unique)
+            _bulk_insert(conn, table, unique)
 
 
 def replace_clusters(db: Store, found: Sequence[tuple[str, Any]]) -> int:
-    """Replace the stored clusters with ``found`` ((level, cluster) pairs); returns their count.
+    """Replace the stored clusters with ``found`` ((level, cluster) pairs) in one transaction; returns
+    their count. Clusters and members go in bulk (ids assigned here, so no round trip per cluster).
 
     Several indicators can share a line (file 000 puts a whole project on one), so members are matched
     by their shown text first and by position only for goal- and set-level members.
     """
+    query = (
+        select(indicators.c.id, documents.c.doc, projects.c.name.label("project"), indicators.c.line,
+               indicators.c.name, indicators.c.annual_value, indicators.c.cycle_value)
+        .join(documents, documents.c.id == indicators.c.document_id)
+        .join(projects, projects.c.id == indicators.c.project_id)
+        .where(indicators.c.active.is_(True))
+        .order_by(indicators.c.id)
+    )  # fmt: skip
+    by_text: dict[tuple[str, str, int, str], int] = {}
+    by_line: dict[tuple[str, str, int], int] = {}
     with db.read() as conn:
-        records = indicator_records(conn)
-    by_text = {
-        (r.doc, r.project, r.line, f"{r.name}：{r.value}" if r.value else r.name): i
-        for i, r in records.items()
-    }
-    by_line = {(r.doc, r.project, r.line): i for i, r in records.items()}
+        for iid, doc, project, line, name, annual, cycle in conn.execute(query):
+            value = annual or cycle
+            by_text.setdefault((doc, project, line, f"{name}：{value}" if value else name), iid)
+            by_line.setdefault((doc, project, line), iid)
     now = utcnow()
+    cluster_rows: list[dict[str, Any]] = []
+    member_rows: list[dict[str, Any]] = []
+    for cluster_id, (level, cluster) in enumerate(found, start=1):
+        cluster_rows.append(
+            {
+                "id": cluster_id,
+                "label": str(getattr(cluster, "id", "")),
+                "level": str(getattr(cluster, "level", level)),
+                "size": int(getattr(cluster, "size", len(cluster.members))),
+                "representative": str(getattr(cluster, "representative", "")),
+                "mean_similarity": float(getattr(cluster, "mean_similarity", 0.0)),
+                "departments": list(getattr(cluster, "departments", ())),
+                "created_at": now,
+            }
+        )
+        member_rows += [
+            {
+                "cluster_id": cluster_id,
+                "indicator_id": by_text.get((m.doc, m.project, m.line, m.text))
+                or by_line.get((m.doc, m.project, m.line)),
+                "doc": m.doc,
+                "department": m.department,
+                "project": m.project,
+                "line": int(m.line),
+                "text": m.text,
+                "similarity": float(m.similarity),
+                "diff": str(getattr(m, "diff", "") or ""),
+            }
+            for m in cluster.members
+        ]
     with db.write() as conn:
         conn.execute(delete(cluster_members))
         conn.execute(delete(clusters))
-        for level, cluster in found:
-            cluster_id = inserted_id(
-                conn.execute(
-                    clusters.insert().values(
-                        label=str(getattr(cluster, "id", "")),
-                        level=str(getattr(cluster, "level", level)),
-                        size=int(getattr(cluster, "size", len(cluster.members))),
-                        representative=str(getattr(cluster, "representative", "")),
-                        mean_similarity=float(getattr(cluster, "mean_similarity", 0.0)),
-                        departments=list(getattr(cluster, "departments", ())),
-                        created_at=now,
-                    )
-                )
+        if cluster_rows:
+            _bulk_insert(conn, clusters, cluster_rows)
+        if member_rows:
+            _bulk_insert(conn, cluster_members, member_rows)
+        if conn.dialect.name == "postgresql" and cluster_rows:
+            # Ids were given explicitly: move the sequence past them for inserts that let it choose.
+            conn.execute(
+                text("SELECT setval(pg_get_serial_sequence('clusters', 'id'), :n)"), {"n": len(cluster_rows)}
             )
-            rows = [
-                {
-                    "cluster_id": cluster_id,
-                    "indicator_id": by_text.get((m.doc, m.project, m.line, m.text))
-                    or by_line.get((m.doc, m.project, m.line)),
-                    "doc": m.doc,
-                    "department": m.department,
-                    "project": m.project,
-                    "line": int(m.line),
-                    "text": m.text,
-                    "similarity": float(m.similarity),
-                    "diff": str(getattr(m, "diff", "") or ""),
-                }
-                for m in cluster.members
-            ]
-            if rows:
-                conn.execute(cluster_members.insert(), rows)
     return len(found)

@@ -26,6 +26,13 @@ def _sheets(path: Path) -> dict[str, list[tuple]]:
     return {sheet.title: list(sheet.values) for sheet in book.worksheets}
 
 
+def _dataset(out: Path) -> list[dict]:  # type: ignore[type-arg]
+    import pyarrow.dataset as ds
+
+    rows = ds.dataset(out / "indicators.parquet", partitioning="hive").to_table().to_pylist()
+    return sorted(rows, key=lambda r: (r["doc"], r["project"], r["line"], r["name"]))
+
+
 @pytest.mark.slow
 def test_run_on_a_dask_cluster_writes_what_the_single_machine_run_writes(
     cluster, bundle, seed_paths: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -49,6 +56,13 @@ def test_run_on_a_dask_cluster_writes_what_the_single_machine_run_writes(
         assert (tmp_path / "there" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
     for name in ("flags.xlsx", "clusters.xlsx"):
         assert _sheets(tmp_path / "there" / name) == _sheets(tmp_path / "here" / name)
+    books = sorted(p.name for p in (tmp_path / "here" / "departments").glob("*.xlsx"))
+    assert books and books == sorted(p.name for p in (tmp_path / "there" / "departments").glob("*.xlsx"))
+    for name in books:
+        assert _sheets(tmp_path / "there" / "departments" / name) == _sheets(
+            tmp_path / "here" / "departments" / name
+        )
+    assert _dataset(tmp_path / "there") == _dataset(tmp_path / "here")
     assert here.indicators > 600
 
 
