@@ -2,14 +2,13 @@
 
 Rows are written chunk by chunk (CSV and write-only XLSX), so a run over a million indicators never
 holds a million row dictionaries; the counts the report needs are tallied on the way. The report is
-one self-contained Chinese HTML page (charts drawn with matplotlib, embedded as base64 PNG) whose
+one self-contained Chinese HTML page (charts as inline SVG whose labels stay text) whose
 totals carry stable element ids (``#total-indicators``, ``#total-flagged``, ``#cat-11`` …) so tests and
 scripts can read them.
 """
 
 from __future__ import annotations
 
-import base64
 import csv
 import re
 from collections import Counter
@@ -19,13 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment
+from markupsafe import Markup
 
 from nlp.annotate import AUDIT_COLUMNS, PREDICTION_COLUMNS
 from nlp.audit import REASONS, Verdict
 from nlp.cluster import CLUSTER_COLUMNS, LEVEL_NAMES, Cluster
 from nlp.model import Prediction
 from nlp.records import INDICATOR_COLUMNS, Indicator
-from nlp.report import FLAG_COLUMNS, AuditRow, chart_png, cluster_rows, png_bytes, setup_fonts
+from nlp.report import FLAG_COLUMNS, AuditRow, cluster_rows, rates_svg
 from nlp.tabular import EXCEL_ROWS, StreamBook, atomic_dir, atomic_path, safe_csv, write_parquet
 from nlp.taxonomy import LEAF_NAMES, LEAVES
 
@@ -46,7 +46,7 @@ __all__ = [
     "write_clusters_book",
     "write_report",
     "render_report",
-    "category_chart_png",
+    "category_chart_svg",
 ]
 
 #: Columns of ``indicators.csv`` and of the ``indicators`` sheet of ``flags.xlsx``.
@@ -423,26 +423,18 @@ class ReportData:
         )
 
 
-_COLORS = ("#4e79a7", "#59a14f", "#f28e2b", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f", "#ff9da7")
+def category_chart_svg(departments: Sequence[dict[str, Any]], *, limit: int = 20) -> str:
+    """Predicted 二级 categories per department (largest departments) as an inline SVG whose labels stay
+    text, so the browser's own CJK fonts draw them: no font cache, no missing glyphs."""
+    from nlp.charts import stacked_bar_svg
 
-
-def category_chart_png(departments: Sequence[dict[str, Any]], *, limit: int = 20) -> bytes:
-    """A stacked horizontal bar chart: predicted 二级 categories per department (largest departments)."""
-    setup_fonts()
-    import matplotlib.pyplot as plt
-
-    shown = sorted(departments, key=lambda r: (-r["indicators"], r["department"]))[:limit][::-1]
-    fig, ax = plt.subplots(figsize=(9, 0.45 * max(len(shown), 2) + 1.6))
-    labels = [r["department"][:24] for r in shown]
-    left = [0] * len(shown)
-    for code, color in zip(LEAVES, _COLORS, strict=False):
-        values = [r["codes"].get(code, 0) for r in shown]
-        ax.barh(labels, values, left=left, color=color, label=LEAF_NAMES[code])
-        left = [a + b for a, b in zip(left, values, strict=True)]
-    ax.set_xlabel("指标数")
-    ax.set_title("各部门指标的标准二级类别分布（模型判断）")
-    ax.legend(fontsize=8, ncol=3, loc="lower right")
-    return png_bytes(fig)
+    shown = sorted(departments, key=lambda r: (-r["indicators"], r["department"]))[:limit]
+    return stacked_bar_svg(
+        [(r["department"], [r["codes"].get(code, 0) for code in LEAVES]) for r in shown],
+        series=[LEAF_NAMES[code] for code in LEAVES],
+        title="各部门指标的标准二级类别分布（模型判断）",
+        axis="指标数",
+    )
 
 
 _HTML = """<!doctype html>
@@ -473,12 +465,12 @@ th{background:#f3f3f3} td.n{text-align:right;font-variant-numeric:tabular-nums}
 <h2>标准二级类别分布</h2>
 <table><tr>{% for code, name in leaves %}<th>{{ name }}</th>{% endfor %}</tr>
 <tr>{% for code, name in leaves %}<td class="n" id="cat-{{ code }}">{{ d.categories[code] }}</td>{% endfor %}</tr></table>
-<img alt="各部门类别分布" src="data:image/png;base64,{{ category_chart }}">
+<figure class="chart">{{ category_chart }}</figure>
 <table><tr><th>部门</th><th>指标数</th>{% for code, name in leaves %}<th>{{ name }}</th>{% endfor %}</tr>
 {% for r in by_size[:shown] %}<tr><td>{{ r.department }}</td><td class="n">{{ r.indicators }}</td>
 {% for code, name in leaves %}<td class="n">{{ r.codes.get(code, 0) }}</td>{% endfor %}</tr>{% endfor %}</table>
 <h2>各部门疑似错放比例</h2>
-<img alt="各部门错放比例" src="data:image/png;base64,{{ rate_chart }}">
+<figure class="chart">{{ rate_chart }}</figure>
 <table><tr><th>部门</th><th>指标数</th><th>疑似错放</th><th>比例</th><th>工作簿</th></tr>
 {% for r in d.departments[:shown] %}<tr class="department-row"><td>{{ r.department }}</td><td class="n">{{ r.indicators }}</td>
 <td class="n">{{ r.flagged }}</td><td class="n">{{ "%.1f"|format(r.rate * 100) }}%</td>
@@ -526,8 +518,8 @@ def render_report(data: ReportData) -> str:
         totals=totals,
         leaves=[(code, LEAF_NAMES[code]) for code in LEAVES],
         by_size=sorted(data.departments, key=lambda r: (-r["indicators"], r["department"])),
-        category_chart=base64.b64encode(category_chart_png(data.departments)).decode(),
-        rate_chart=base64.b64encode(chart_png(data.departments)).decode(),
+        category_chart=Markup(category_chart_svg(data.departments)),
+        rate_chart=Markup(rates_svg(data.departments)),
         level_names=LEVEL_NAMES,
         book_name=book_name,
         shown=REPORT_DEPARTMENTS,
