@@ -53,7 +53,7 @@ CASES = [
     ("cell_per_line_basis.txt", "cell_per_line", 1, 6),
     ("names_only_flattened.txt", "run_together", 1, 8),
     ("run_together_lists.txt", "self_eval", 1, 6),
-    ("run_together_self_eval.txt", "self_eval", 1, 7),
+    ("run_together_self_eval.txt", "self_eval", 1, 9),
     ("note_inside_pipe.txt", "merged_omitted", 1, 5),
     ("self_eval_short_names.txt", "self_eval", 1, 8),
     ("cell_per_line_noted_names.txt", "self_eval", 1, 4),
@@ -594,8 +594,13 @@ def test_read_found_run_together_self_evaluation_rows_keep_target_and_achieved_a
         ("单处工程建设成本", "≤40万元", "39.5万元"),
         ("受益人口", "≥8000人", "8350人"),
         ("受益群众满意度", "≥90%", "93%"),
+        # a target stated against last year, the achieved value repeating its end in words
+        ("带动农户增收", "同比上年明显增加", "明显增加"),
+        # the 二级 printed twice (a merged cell read twice)
+        ("供水工程设计使用年限", "≥20年", "20年"),
     ]
-    assert [i.declared_code for i in _indicators(found)] == ["11", "11", "12", "13", "14", "22", "31"]
+    codes = [i.declared_code for i in _indicators(found)]
+    assert codes == ["11", "11", "12", "13", "14", "22", "31", "21", "24"]
 
 
 def test_read_found_note_row_inside_a_pipe_table_is_reported_and_the_table_goes_on() -> None:

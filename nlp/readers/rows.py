@@ -56,6 +56,11 @@ def split_run(text: str) -> list[str]:
             break
         cells.append(rest[: match.end()].strip())
         rest = rest[match.end() :].strip()
+    if len(cells) == 2 and simplify(cells[0]) == simplify(cells[1]):
+        cells.pop()  # the same label twice is one label
+    again = _PREFIX.match(simplify(rest)) if cells else None
+    if again and again.end() < len(rest) and simplify(rest[: again.end()]) == simplify(cells[-1]):
+        rest = rest[again.end() :].strip()  # the 二级 printed twice (a merged cell read twice by OCR)
     rest = strip_name(rest)
     tokens = rest.split()
     tail: list[str] = []
@@ -81,6 +86,11 @@ def split_value(text: str) -> tuple[str, str]:
     for match in re.finditer(r"(?:\d{4}年)?(?:年底|年末|月底|年内|当年|上半年|下半年)", plain):
         head, tail = text[: match.start()].strip(), text[match.start() :].strip()
         if len(head) >= 2 and is_value(tail) and name_like(head):
+            return head, tail
+    for match in re.finditer(r"同比|较上年|比上年|较去年|较同期|与上年相比", plain):
+        # A target stated against last year ("同比2022年销量显著提高") starts the value.
+        head, tail = text[: match.start()].strip(), text[match.start() :].strip()
+        if len(head) >= 3 and name_like(head) and re.search(rf"\d|{_QUAL_WORDS}", simplify(tail)):
             return head, tail
     for match in re.finditer(rf"(?:{_ADVERBS})?(?:{_QUAL_WORDS})", plain):
         head, tail = text[: match.start()].strip(), text[match.start() :].strip()
@@ -124,6 +134,18 @@ def split_values(text: str, most: int) -> tuple[str, list[str]] | None:
     pieces = _pieces(plain, most)
     if pieces and len(pieces) >= 2:
         return "", _cut_like(text, pieces)
+    for n in range(2, 7):
+        # "…同比销量显著提高显著提高": the achieved value repeats the end of the target in words.
+        word = plain[-n:]
+        if (
+            len(plain) > 2 * n
+            and plain[-2 * n : -n] == word
+            and is_value(word)
+            and not re.search(r"\d", word)
+        ):
+            name, target = split_value(text[:-n])
+            if name and target:
+                return name, [target, text[-n:]]
     for match in re.finditer(rf"{_CMP}|\d", plain):
         start = match.start()
         head = text[:start].strip()
