@@ -40,6 +40,10 @@ class Errors:
         "Retrain with `zhibiao train` (it takes under a minute)."
     )
     E012 = "{path} is not a zhibiao model bundle. Retrain with `zhibiao train`."
+    E014 = (
+        "--model {path} lies outside models/. A model file can carry code: give --trust-model if it comes "
+        "from a source you trust (its signature is still checked), or copy it into models/."
+    )
     E013 = (
         "{path}: refused to load the model: {reason}. zhibiao loads only model files it wrote and signed "
         "({signature}, under the key in {key}), because loading any other file could run its code. "

@@ -13,6 +13,11 @@ DB_HELP = "store URL (default $ZHIBIAO_DB or sqlite:///var/zhibiao.sqlite; postg
 
 def add_model_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help=_MODEL_HELP)
+    p.add_argument(
+        "--trust-model",
+        action="store_true",
+        help="load a --model that lies outside models/ (its signature is still checked before it is read)",
+    )
 
 
 def add_db_option(p: argparse.ArgumentParser, *, help: str = DB_HELP) -> None:  # noqa: A002
@@ -42,6 +47,12 @@ def _bundle(args: argparse.Namespace, *, warm_up: bool = False):  # type: ignore
     """The model of ``--model`` (trained first if missing). One-shot commands load lazily; a server
     passes ``warm_up=True`` so its first request does not pay for building the value parser."""
     from nlp.corpus import ensure_model
+    from nlp.errors import ModelError
+    from nlp.persist import DEFAULT_MODEL_PATH
 
     model = Path(args.model) if getattr(args, "model", None) else None
+    if model is not None and not getattr(args, "trust_model", False):
+        home = DEFAULT_MODEL_PATH.resolve().parent
+        if home not in model.resolve().parents:
+            raise ModelError("E014", path=model)
     return ensure_model(path=model, warm_up=warm_up)

@@ -81,7 +81,7 @@ def test_cli_suggest_and_api_suggest_agree_on_every_corpus_name(
     headers = {"Authorization": f"Bearer {token}"}
     for name in names:
         api = client.get("/api/suggest", params={"name": name}, headers=headers).json()
-        assert main(["suggest", name, "--json", "--model", str(model_path)]) == 0
+        assert main(["suggest", name, "--json", "--model", str(model_path), "--trust-model"]) == 0
         cli = json.loads(capsys.readouterr().out)
         assert api["code"] == cli["code"], name
         assert [(t["code"], t["p"]) for t in api["top"]] == [(c, round(p, 4)) for c, p in cli["top"]], name

@@ -157,7 +157,7 @@ def test_run_with_an_unreadable_file_completes_lists_it_and_exits_nonzero(
     broken_corpus: Path, model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out"
-    code = main(["run", str(broken_corpus), "--out", str(out), "--model", str(model_path), "--workers", "1",
+    code = main(["run", str(broken_corpus), "--out", str(out), "--model", str(model_path), "--trust-model", "--workers", "1",
                  "--db", f"sqlite:///{tmp_path / 'store.sqlite'}"])  # fmt: skip
     captured = capsys.readouterr()
     good = sum(len(d.indicators) for d in parse_paths([broken_corpus / "000_51fa72059e530bfe.txt",

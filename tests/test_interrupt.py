@@ -51,7 +51,7 @@ def corpus(
 
 def _command(corpus: Path, out: Path, db: Path, model_path: Path) -> list[str]:
     return [sys.executable, "-m", "nlp", "run", str(corpus), "--out", str(out), "--db", f"sqlite:///{db}",
-            "--model", str(model_path), "--workers", "2"]  # fmt: skip
+            "--model", str(model_path), "--trust-model", "--workers", "2"]  # fmt: skip
 
 
 def _descendants(pid: int) -> set[int]:

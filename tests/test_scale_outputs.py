@@ -237,7 +237,7 @@ def test_the_cli_rerun_with_nothing_changed_says_so_without_loading_the_model(
     from nlp import corpus
     from nlp.cli import main
 
-    command = ["run", str(seed_paths["000"]), "--out", str(tmp_path / "out"), "--model", str(model_path),
+    command = ["run", str(seed_paths["000"]), "--out", str(tmp_path / "out"), "--model", str(model_path), "--trust-model",
                "--db", f"sqlite:///{tmp_path / 'store.sqlite'}"]  # fmt: skip
     assert main(command) == 0
     capsys.readouterr()
