@@ -624,14 +624,14 @@ def _replace_model_output(
             "suggested_code": verdict.suggested_code,
             "score": float(verdict.score),
             "explanation": verdict.explanation,
-            "probability": getattr(verdict, "probability", None),
-            "top": [[str(code), float(p)] for code, p in getattr(verdict, "top", ())],
-            "tier": getattr(verdict, "tier", "") or ("flagged" if verdict.flagged else ""),
+            "probability": verdict.probability,
+            "top": [[str(code), float(p)] for code, p in verdict.top],
+            "tier": verdict.tier or "flagged",
             "created_at": now,
         }
         for iid, verdict in zip(ids, found, strict=True)
         # flags and the review tier (worth a look, kept apart from flags by ``tier``)
-        if verdict.flagged or getattr(verdict, "tier", "") == "review"
+        if verdict.flagged or verdict.tier == "review"
     ]
     # A document listing the same indicator twice maps both to one row: keep the last output for it.
     for table, rows in ((predictions, pred_rows), (flags, flag_rows)):

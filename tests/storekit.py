@@ -258,6 +258,16 @@ def sample_documents() -> list[Document]:
     ]
 
 
+def sample_store(url: str) -> Any:
+    """A store at ``url`` loaded with :func:`sample_documents` by the fake model (no model is trained)."""
+    from nlp.annotate import load_documents
+    from nlp.store import open_store
+
+    store = open_store(url)
+    load_documents(store, sample_documents(), bundle=FAKE_BUNDLE, services=FAKE_SERVICES)
+    return store
+
+
 # --------------------------------------------------------------------------------------- live server
 
 

@@ -26,9 +26,6 @@ from nlp.store import Store, open_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 OUTPUT = Path(__file__).resolve().parents[1] / "test-output"
 PASSWORD = "browser test password"
 
@@ -36,19 +33,6 @@ PASSWORD = "browser test password"
 _NOT_PROSE = "code, kbd, .doc, .model, .hint code, script, style"
 # Three or more English words in a row: a sentence meant for reviewers that was left in English.
 ENGLISH = re.compile(r"\b[A-Za-z]{2,}(?:[ ,.'’-]+[A-Za-z]{2,}){2,}")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(
-            "Debian chromium not installed at /usr/bin/chromium (apt-get install chromium; `make test` does)"
-        )
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -13,13 +13,12 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import func, select
-from storekit import FAKE_BUNDLE, FAKE_SERVICES, sample_documents
+from storekit import FAKE_BUNDLE, FAKE_SERVICES, sample_store
 
 from nlp import auth
-from nlp.annotate import load_documents
 from nlp.auth import add_reviewer
 from nlp.schema import bulk_actions, bulk_decisions, decisions
-from nlp.store import Store, open_store
+from nlp.store import Store
 from nlp.web import create_app
 
 PASSWORD = "reviewer password 1"
@@ -32,8 +31,7 @@ def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Store]:
-    store = open_store(f"sqlite:///{tmp_path / 'zhibiao.sqlite'}")
-    load_documents(store, sample_documents(), bundle=FAKE_BUNDLE, services=FAKE_SERVICES)
+    store = sample_store(f"sqlite:///{tmp_path / 'zhibiao.sqlite'}")
     yield store
     store.close()
 

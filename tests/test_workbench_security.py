@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
-from storekit import FAKE_BUNDLE, FAKE_SERVICES, make_document, sample_documents
+from storekit import FAKE_BUNDLE, FAKE_SERVICES, make_document, sample_store
 
 from nlp import auth
 from nlp.annotate import load_documents
 from nlp.auth import LIMITS, add_reviewer
-from nlp.store import Store, open_store
+from nlp.store import Store
 from nlp.web import MAX_BODY, create_app
 
 PASSWORD = "reviewer password 1"
@@ -31,8 +31,7 @@ def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Store]:
-    store = open_store(f"sqlite:///{tmp_path / 'zhibiao.sqlite'}")
-    load_documents(store, sample_documents(), bundle=FAKE_BUNDLE, services=FAKE_SERVICES)
+    store = sample_store(f"sqlite:///{tmp_path / 'zhibiao.sqlite'}")
     add_reviewer(store, "li", PASSWORD)
     add_reviewer(store, "wang", PASSWORD)
     add_reviewer(store, "admin", "admin password 1", admin=True)

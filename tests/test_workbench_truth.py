@@ -17,7 +17,7 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
-from storekit import FAKE_BUNDLE, FAKE_SERVICES, sample_documents
+from storekit import FAKE_BUNDLE, FAKE_SERVICES, sample_store
 
 from nlp import auth
 from nlp.annotate import load_documents
@@ -138,8 +138,7 @@ def test_every_flag_of_the_corpus_run_shows_what_key_a_records(corpus_run: Store
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Store]:
-    store = open_store(f"sqlite:///{tmp_path / 'zhibiao.sqlite'}")
-    load_documents(store, sample_documents(), bundle=FAKE_BUNDLE, services=FAKE_SERVICES)
+    store = sample_store(f"sqlite:///{tmp_path / 'zhibiao.sqlite'}")
     yield store
     store.close()
 

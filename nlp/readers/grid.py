@@ -313,8 +313,8 @@ def _report_held(state: _State) -> None:
 
 def _ends_table(cells: list[str]) -> bool:
     """A title, note, unit or key row after the indicator rows closes the table."""
-    filled = [c for c in cells if c]
-    if len(cells) == 1 or filled[0].startswith(("注", "备注", "说明", "填报说明")):
+    filled = [c for c in cells if c]  # (a row with one filled cell went to _odd_row first)
+    if filled[0].startswith(("注", "备注", "说明", "填报说明")):
         return True
     return any(_meta_kind(c)[0] or _UNIT.match(c) for c in filled[:2])
 
